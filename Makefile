@@ -1,0 +1,41 @@
+# Headend — the two commands a newcomer needs: `make demo` and `make test`.
+# Both set themselves up: a virtualenv in .venv, the package and its dependencies,
+# and ffmpeg (from the OS packages when missing; see scripts/ensure-system-deps).
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test check lint typecheck bench setup clean
+
+setup: $(STAMP) system-deps
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+.PHONY: system-deps
+system-deps: $(STAMP)
+	@PATH="$(abspath $(BIN)):$$PATH" bash scripts/ensure-system-deps $(SYSTEM_DEPS)
+
+demo: SYSTEM_DEPS = ffmpeg
+demo: setup
+	$(BIN)/headend demo
+
+test: SYSTEM_DEPS = ffmpeg test-players
+test: setup
+	bash scripts/check
+	$(BIN)/python -m pytest
+
+check: setup
+	bash scripts/check
+
+bench: SYSTEM_DEPS = ffmpeg bench-peers
+bench: setup
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""Catalog: the only package that talks to the database (SQLAlchemy 2, Alembic migrations)."""

@@ -1,0 +1,1 @@
+"""HLS: GOP-aligned segments cut in memory from a channel's relay chunks, and the playlists that list them."""

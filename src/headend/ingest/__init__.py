@@ -1,0 +1,1 @@
+"""Ingest: one supervised ffmpeg per active channel, reading the current source and writing MPEG-TS."""
