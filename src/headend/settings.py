@@ -31,8 +31,12 @@ def _s(default: Any, help: str) -> Any:
 class HttpSettings:
     host: str = _s("127.0.0.1", "Address the server listens on. Use 0.0.0.0 to serve the network.")
     port: int = _s(8080, "TCP port of the HTTP server (API, playlists and media).")
-    public_url: str = _s("", "Public base URL as clients see it (e.g. https://tv.example.com); empty: derived from the request.")
-    header_timeout: float = _s(10.0, "Seconds a client may take to send a complete request head before it is disconnected.")
+    public_url: str = _s(
+        "", "Public base URL as clients see it (e.g. https://tv.example.com); empty: derived from the request."
+    )
+    header_timeout: float = _s(
+        10.0, "Seconds a client may take to send a complete request head before it is disconnected."
+    )
     keepalive_timeout: float = _s(15.0, "Seconds an idle keep-alive connection stays open.")
     max_header_bytes: int = _s(65536, "Largest request head accepted; larger ones get 431.")
     max_body_bytes: int = _s(16 * 1024 * 1024, "Largest request body accepted; larger ones get 413.")
@@ -41,7 +45,9 @@ class HttpSettings:
 
 @dataclass(frozen=True, slots=True)
 class DbSettings:
-    url: str = _s("", "SQLAlchemy URL. Empty: SQLite (WAL) at <paths.data_dir>/headend.db. PostgreSQL: postgresql://user@host/db.")
+    url: str = _s(
+        "", "SQLAlchemy URL. Empty: SQLite (WAL) at <paths.data_dir>/headend.db. PostgreSQL: postgresql://user@host/db."
+    )
     auto_migrate: bool = _s(True, "Apply pending database migrations when the server starts.")
     echo: bool = _s(False, "Log every SQL statement (debugging only).")
 
@@ -49,8 +55,8 @@ class DbSettings:
 @dataclass(frozen=True, slots=True)
 class PathsSettings:
     data_dir: Path = _s(Path("data"), "Directory for the embedded database, run state and media.")
-    media_dir: Path = _s(Path(""), "Directory for operator media files. Empty: <data_dir>/media.")
-    archive_dir: Path = _s(Path(""), "Directory for the catch-up archive. Empty: <data_dir>/archive.")
+    media_dir: Path = _s(Path(), "Directory for operator media files. Empty: <data_dir>/media.")
+    archive_dir: Path = _s(Path(), "Directory for the catch-up archive. Empty: <data_dir>/archive.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +69,9 @@ class IngestSettings:
     backoff_initial_s: float = _s(0.5, "First restart delay after a source fails (doubles, with full jitter).")
     backoff_max_s: float = _s(30.0, "Largest restart delay.")
     healthy_reset_s: float = _s(30.0, "Seconds of healthy output after which the backoff resets.")
-    failback_interval_s: float = _s(30.0, "How often a channel running on a backup source checks whether its primary is healthy again.")
+    failback_interval_s: float = _s(
+        30.0, "How often a channel running on a backup source checks whether its primary is healthy again."
+    )
     term_grace_s: float = _s(3.0, "Seconds ffmpeg gets after SIGTERM before its process group is killed.")
 
 
@@ -71,16 +79,31 @@ class IngestSettings:
 class RelaySettings:
     chunk_bytes: int = _s(65536, "Target size of a relay chunk (rounded down to whole 188-byte TS packets).")
     chunk_max_delay_ms: int = _s(100, "Longest time bytes wait in the chunker before they are published.")
-    buffer_seconds: float = _s(12.0, "Seconds of media kept per channel for joins and slow viewers (at least one GOP is always kept).")
+    buffer_seconds: float = _s(
+        12.0, "Seconds of media kept per channel for joins and slow viewers (at least one GOP is always kept)."
+    )
     buffer_max_bytes: int = _s(32 * 1024 * 1024, "Hard cap on the bytes buffered per channel.")
-    viewer_max_queue_bytes: int = _s(4 * 1024 * 1024, "Bytes queued in user space for one viewer before it stops being fed and must catch up from the buffer.")
+    viewer_max_queue_bytes: int = _s(
+        256 * 1024,
+        "Bytes queued in user space for one viewer before it stops being fed and must catch up from the buffer "
+        "(the buffer, not this queue, absorbs a slow network).",
+    )
+    viewer_socket_buffer_bytes: int = _s(
+        256 * 1024,
+        "Kernel send buffer of a live TS viewer's socket (SO_SNDBUF; Linux doubles it). Bounds what a stuck "
+        "viewer holds; 0 leaves the kernel's autotuning (up to several MiB).",
+    )
     idle_grace_s: float = _s(10.0, "Seconds an on-demand channel keeps running after its last viewer leaves.")
-    start_wait_s: float = _s(10.0, "Seconds a viewer of a cold channel waits for its first keyframe before getting 503.")
+    start_wait_s: float = _s(
+        10.0, "Seconds a viewer of a cold channel waits for its first keyframe before getting 503."
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class HlsSettings:
-    segment_seconds: float = _s(2.0, "Target HLS segment duration; segments are cut at keyframes, so the GOP sets the floor.")
+    segment_seconds: float = _s(
+        2.0, "Target HLS segment duration; segments are cut at keyframes, so the GOP sets the floor."
+    )
     playlist_length: int = _s(6, "Segments listed in a live playlist.")
     keep_extra: int = _s(4, "Segments kept in memory beyond the playlist for players that lag behind.")
     viewer_lease_s: float = _s(15.0, "Seconds an HLS player counts as a viewer after its last request.")
@@ -88,7 +111,16 @@ class HlsSettings:
 
 @dataclass(frozen=True, slots=True)
 class DeliverySettings:
-    test_routes: bool = _s(False, "Serve the unauthenticated operator/test routes /stream/{id}.ts and /stream/{id}.m3u8.")
+    test_routes: bool = _s(
+        False, "Serve the unauthenticated operator/test routes /stream/{id}.ts and /stream/{id}.m3u8."
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AdminSettings:
+    api_token: str = _s(
+        "", "Bearer token for the operator API (/api/v1/…). Empty: the operator API answers 403 to everyone."
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +138,7 @@ class Settings:
     relay: RelaySettings = field(default_factory=RelaySettings)
     hls: HlsSettings = field(default_factory=HlsSettings)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    admin: AdminSettings = field(default_factory=AdminSettings)
     log: LogSettings = field(default_factory=LogSettings)
 
     @property
@@ -120,7 +153,9 @@ class Settings:
 
     @property
     def archive_dir(self) -> Path:
-        return self.paths.archive_dir if str(self.paths.archive_dir) not in ("", ".") else self.paths.data_dir / "archive"
+        return (
+            self.paths.archive_dir if str(self.paths.archive_dir) not in ("", ".") else self.paths.data_dir / "archive"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,37 +202,51 @@ def _coerce(key: str, tp: Any, value: Any) -> Any:
         raise ConfigError(f"setting {key}: {exc}") from None
 
 
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = value.strip().lower() if isinstance(value, str) else None
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{value!r} is not a boolean")
+
+
+def _to_int(value: Any) -> int:
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise ValueError(f"{value!r} is not an integer")
+    return int(value)
+
+
+def _to_float(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a number")
+    return float(value)
+
+
+def _to_str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not a string")
+    return value
+
+
+def _to_path(value: Any) -> Path:
+    return Path(_to_str(value)).expanduser()
+
+
+_COERCERS: dict[Any, Any] = {bool: _to_bool, int: _to_int, float: _to_float, str: _to_str, Path: _to_path}
+
+
 def _coerce_value(tp: Any, value: Any) -> Any:
     if typing.get_origin(tp) is Literal:
         allowed = typing.get_args(tp)
         if value not in allowed:
             raise ValueError(f"{value!r} is not one of {', '.join(map(repr, allowed))}")
         return value
-    if tp is bool:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.strip().lower() in ("1", "true", "yes", "on"):
-            return True
-        if isinstance(value, str) and value.strip().lower() in ("0", "false", "no", "off"):
-            return False
-        raise ValueError(f"{value!r} is not a boolean")
-    if tp is int:
-        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-            raise ValueError(f"{value!r} is not an integer")
-        return int(value)
-    if tp is float:
-        if isinstance(value, bool):
-            raise ValueError(f"{value!r} is not a number")
-        return float(value)
-    if tp is Path:
-        if not isinstance(value, str):
-            raise ValueError(f"{value!r} is not a path")
-        return Path(value).expanduser()
-    if tp is str:
-        if not isinstance(value, str):
-            raise ValueError(f"{value!r} is not a string")
-        return value
-    raise TypeError(f"unsupported setting type {tp!r}")  # pragma: no cover - guarded by tests
+    if tp not in _COERCERS:
+        raise TypeError(f"unsupported setting type {tp!r}")  # pragma: no cover - guarded by tests
+    return _COERCERS[tp](value)
 
 
 def load(*, config_file: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:

@@ -115,3 +115,27 @@ X264_PRESETS = frozenset(
 )
 
 REMUX = Profile()
+
+
+def parse_source(text: str) -> SourceSpec:
+    """Build a SourceSpec from one line an operator typed: a URL, an absolute file path, or ``testpattern:LABEL``.
+
+    The kind follows from the scheme (``http(s)`` ending in ``.m3u8`` is HLS); raises ValidationError.
+    """
+    text = text.strip()
+    if text.startswith("testpattern:") or text == "testpattern":
+        return SourceSpec(SourceKind.TESTPATTERN, label=text.partition(":")[2])
+    if text.startswith("/"):
+        return SourceSpec(SourceKind.FILE, url=text)
+    parts = urlsplit(text)
+    scheme = parts.scheme.lower()
+    if scheme in ("http", "https"):
+        kind = SourceKind.HLS if parts.path.lower().endswith(".m3u8") else SourceKind.HTTP
+        return SourceSpec(kind, url=text)
+    for kind, schemes in ALLOWED_SCHEMES.items():
+        if scheme in schemes:
+            return SourceSpec(kind, url=text)
+    raise ValidationError(
+        f"unsupported source {text[:80]!r}: use http(s), udp, rtp, srt, rtmp(s), a file path or testpattern:LABEL",
+        field="url",
+    )

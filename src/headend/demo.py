@@ -1,0 +1,163 @@
+"""``headend demo``: synthetic channels on embedded defaults, for a newcomer's first five minutes.
+
+Each demo channel is a short loop encoded once with ffmpeg (a test card with the channel's name and a
+running clock, and a tone), then relayed with ``-c copy`` like any file source: four of them cost a few
+percent of a core. The server starts with the operator test routes on and prints URLs that play in VLC.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from headend import settings as settings_mod
+from headend.catalog.channels import ChannelStore
+from headend.catalog.db import Database
+from headend.catalog.records import ChannelInput, SourceInput
+from headend.errors import IngestError, NotFound
+from headend.ingest.ffmpeg import locate_ffmpeg
+from headend.settings import Settings
+from headend.types import ChannelId
+
+logger = logging.getLogger(__name__)
+
+LOOP_SECONDS = 30
+FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
+
+
+@dataclass(frozen=True)
+class DemoChannel:
+    number: int
+    name: str
+    pattern: str  # lavfi video source
+    tone_hz: int
+    tvg_id: str
+
+
+DEMO_CHANNELS = (
+    DemoChannel(1, "Headend One", "testsrc2=size=640x360:rate=25", 440, "headend.one"),
+    DemoChannel(2, "Headend Two", "smptehdbars=size=640x360:rate=25", 660, "headend.two"),
+    DemoChannel(3, "Headend Three", "testsrc=size=640x360:rate=25", 880, "headend.three"),
+    DemoChannel(4, "Headend Four", "rgbtestsrc=size=640x360:rate=25", 1000, "headend.four"),
+)
+
+
+def _say(text: str) -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def _drawtext(name: str) -> str:
+    if not FONT.exists():
+        return ""
+    label = name.replace(":", " ").replace("'", "")
+    box = f"fontfile={FONT}:fontcolor=white:box=1:boxcolor=black@0.6:boxborderw=8"
+    return (
+        f",drawtext={box}:fontsize=36:x=(w-tw)/2:y=h*0.12:text='{label}'"
+        f",drawtext={box}:fontsize=28:x=(w-tw)/2:y=h*0.75:text='%{{pts\\:hms}}'"
+    )
+
+
+def encode_loop(ffmpeg: str, channel: DemoChannel, path: Path) -> None:
+    """Encode the channel's loop once (H.264 + AAC in MPEG-TS, 2 s GOP)."""
+    if path.exists() and path.stat().st_size > 0:
+        return
+    tmp = path.with_suffix(".tmp.ts")
+    argv = [
+        ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+        "-f", "lavfi", "-i", channel.pattern + _drawtext(channel.name),
+        "-f", "lavfi", "-i", f"sine=frequency={channel.tone_hz}:sample_rate=48000",
+        "-t", str(LOOP_SECONDS), "-map", "0:v", "-map", "1:a",
+        "-c:v", "libx264", "-preset", "veryfast", "-b:v", "1200k", "-maxrate", "1200k", "-bufsize", "1200k",
+        "-g", "50", "-keyint_min", "50", "-sc_threshold", "0", "-pix_fmt", "yuv420p",
+        "-c:a", "aac", "-b:a", "96k", "-ac", "2", "-f", "mpegts", str(tmp),
+    ]  # fmt: skip
+    result = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise IngestError(f"could not encode the demo loop for {channel.name}: {result.stderr.strip()[-300:]}")
+    tmp.replace(path)
+
+
+async def ensure_channels(store: ChannelStore, loops: dict[int, Path]) -> list[ChannelId]:
+    """Create the demo channels once; return their ids in order."""
+    existing = {c.tvg_id: c.id for c in await store.list_channels()}
+    profile = await store.get_profile_by_name("remux")
+    ids = []
+    for demo in DEMO_CHANNELS:
+        if demo.tvg_id in existing:
+            ids.append(existing[demo.tvg_id])
+            continue
+        channel = await store.create_channel(
+            ChannelInput(name=demo.name, number=demo.number, tvg_id=demo.tvg_id, on_demand=True, profile_id=profile.id)
+        )
+        await store.add_source(
+            channel.id, SourceInput(kind="file", url=str(loops[demo.number].resolve()), label=demo.name)
+        )
+        ids.append(channel.id)
+    return ids
+
+
+def demo_settings(settings: Settings, *, explicit_data_dir: bool) -> Settings:
+    data_dir = settings.paths.data_dir if explicit_data_dir else Path("demo-data")
+    token = settings.admin.api_token or secrets.token_urlsafe(24)
+    return settings_mod.replace(
+        settings, paths={"data_dir": data_dir}, delivery={"test_routes": True}, admin={"api_token": token}
+    )
+
+
+async def _prepare(settings: Settings) -> list[ChannelId]:
+    ffmpeg = locate_ffmpeg(settings.ingest.ffmpeg)
+    loops_dir = settings.media_dir / "demo"
+    loops_dir.mkdir(parents=True, exist_ok=True)
+    loops: dict[int, Path] = {}
+    for demo in DEMO_CHANNELS:
+        loops[demo.number] = loops_dir / f"channel-{demo.number}.ts"
+        if not loops[demo.number].exists():
+            _say(f"  encoding a {LOOP_SECONDS} s loop for {demo.name} (once) ...")
+        await asyncio.to_thread(encode_loop, ffmpeg, demo, loops[demo.number])
+    db = Database(settings.database_url)
+    await db.start()
+    try:
+        await db.migrate()
+        return await ensure_channels(ChannelStore(db), loops)
+    finally:
+        await db.aclose()
+
+
+def _banner(settings: Settings, ids: list[ChannelId]) -> str:
+    host = settings.http.host if settings.http.host not in ("0.0.0.0", "::") else "127.0.0.1"
+    base = f"http://{host}:{settings.http.port}"
+    lines = ["", "Headend demo is running. Play a channel:", ""]
+    for demo, cid in zip(DEMO_CHANNELS, ids, strict=True):
+        lines.append(f"  {demo.name:<14} MPEG-TS  {base}/stream/{cid}.ts")
+        lines.append(f"  {'':<14} HLS      {base}/stream/{cid}.m3u8")
+    lines += [
+        "",
+        f"  vlc {base}/stream/{ids[0]}.ts",
+        f"  ffprobe -v error -show_streams {base}/stream/{ids[0]}.ts",
+        "",
+        f"  Operator API: curl -H 'Authorization: Bearer {settings.admin.api_token}' {base}/api/v1/status",
+        "",
+        "Channels start on the first viewer and stop 10 s after the last one leaves. Ctrl-C stops everything.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def run_demo(settings: Settings, *, explicit_data_dir: bool) -> int:
+    from headend.runtime import run
+
+    settings = demo_settings(settings, explicit_data_dir=explicit_data_dir)
+    _say(f"Preparing the demo in {settings.paths.data_dir.resolve()} ...")
+    try:
+        ids = asyncio.run(_prepare(settings))
+    except NotFound as exc:
+        raise IngestError(f"demo set-up failed: {exc.message}") from exc
+    _say(_banner(settings, ids))
+    run(settings)
+    return 0

@@ -1,0 +1,13 @@
+"""Who may call a route. Every route, native or ASGI, declares one of these; a test fails on any that doesn't."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Policy(StrEnum):
+    PUBLIC = "public"  # anyone: health checks, static assets
+    TEST_ROUTES = (
+        "test-routes"  # unauthenticated operator/test media routes, served only when delivery.test_routes is on
+    )
+    OPERATOR = "operator"  # the operator API token (Authorization: Bearer …)

@@ -1,0 +1,118 @@
+"""Assemble and run Headend: database, ingest reaper, hub, HTTP server — started in order, stopped in reverse.
+
+``Headend(settings)`` does nothing until :meth:`start`; :meth:`aclose` drains HTTP, stops every channel
+(and so every ffmpeg) and closes the database. :func:`serve` runs it until SIGINT/SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+
+from headend.app import create_app
+from headend.catalog.channels import ChannelStore
+from headend.catalog.db import Database
+from headend.delivery.media import MediaService
+from headend.delivery.test_routes import TestStreamRoutes
+from headend.hls.packager import HlsService
+from headend.http.routes import NativeRouter
+from headend.http.server import HttpServer
+from headend.ingest.ffmpeg import locate_ffmpeg
+from headend.ingest.reaper import PidRegistry
+from headend.relay.config import ChannelConfig
+from headend.relay.hub import ChannelHub
+from headend.services import Services
+from headend.settings import Settings
+from headend.types import ChannelId
+
+logger = logging.getLogger(__name__)
+
+
+class Headend:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.services: Services | None = None
+        self.http: HttpServer | None = None
+        self.router = NativeRouter()
+
+    async def start(self, sock: socket.socket | None = None) -> None:
+        settings = self.settings
+        settings.paths.data_dir.mkdir(parents=True, exist_ok=True)
+        ffmpeg = locate_ffmpeg(settings.ingest.ffmpeg)
+        registry = PidRegistry(settings.paths.data_dir / "run" / "ffmpeg")
+        reaped = registry.reap_orphans()
+        if reaped:
+            logger.warning("killed %d ffmpeg process(es) left over by a previous run", reaped)
+        db = Database(settings.database_url, echo=settings.db.echo)
+        await db.start()
+        try:
+            await (db.migrate() if settings.db.auto_migrate else db.check_schema())
+        except BaseException:
+            await db.aclose()
+            raise
+        store = ChannelStore(db)
+
+        async def resolve(channel_id: ChannelId) -> ChannelConfig:
+            return await store.channel_config(channel_id)
+
+        hub = ChannelHub(resolve, relay=settings.relay, ingest=settings.ingest, ffmpeg=ffmpeg, pid_registry=registry)
+        hls = HlsService(settings.hls)
+        media = MediaService(hub, hls, relay=settings.relay, hls_settings=settings.hls)
+        self.services = Services(settings=settings, db=db, channels=store, hub=hub, hls=hls, media=media)
+        await hub.start()
+        for config in await store.always_on_configs():
+            await hub.acquire(config.id)
+        if settings.delivery.test_routes:
+            TestStreamRoutes(media).register(self.router)
+        self.http = HttpServer(settings.http, app=create_app(self.services), router=self.router)
+        await self.http.start(sock)
+
+    @property
+    def port(self) -> int:
+        assert self.http is not None
+        return self.http.port
+
+    async def aclose(self) -> None:
+        if self.http is not None:
+            self.http.begin_drain()
+        if self.services is not None:
+            await self.services.hub.aclose()
+        if self.http is not None:
+            await self.http.aclose()
+            self.http = None
+        if self.services is not None:
+            await self.services.db.aclose()
+            self.services = None
+
+
+async def serve(settings: Settings, *, ready: asyncio.Event | None = None) -> None:
+    """Run until SIGINT or SIGTERM, then shut down cleanly."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    headend = Headend(settings)
+    try:
+        await headend.start()
+        if ready is not None:
+            ready.set()
+        await stop.wait()
+        logger.info("shutting down")
+    finally:
+        await headend.aclose()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(Exception):
+                loop.remove_signal_handler(sig)
+
+
+def run(settings: Settings) -> None:
+    """Blocking entry point: uvloop when available."""
+    try:
+        import uvloop
+
+        uvloop.run(serve(settings))
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
+        asyncio.run(serve(settings))
