@@ -3,8 +3,10 @@
 Independent of Headend's own ``relay/ts.py`` on purpose: the bench is the oracle. A keyframe is the first
 packet on the video PID (known from the PMT) that starts a PES with the adaptation field's
 random_access_indicator set, or whose PES carries an H.264 IDR NAL unit (type 5) or, for HEVC, an IRAP
-NAL unit, within its first 4 KiB of payload. Packets before the PMT are not decodable by a player and are
-not looked at for keyframes.
+NAL unit, within its first 4 KiB of payload. Packets before the PMT are not decodable by a player (its
+demuxer drops PIDs it does not know yet), so they do not count for ``t_keyframe``; ``t_keyframe_any`` notes
+the first video PES on any PID whose first packet has the random_access_indicator, an SPS or an IDR, PMT or
+not (a server that starts viewers at a keyframe but sends the PAT/PMT after it shows up there).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ _IDR: Final = {
     0x24: re.compile(rb"\x00\x00\x01[\x26-\x2b]"),
 }
 _PES_SCAN_BYTES: Final = 4096
+_ANY_KEY: Final = re.compile(rb"\x00\x00\x01[\x05\x25\x45\x65\x07\x27\x47\x67]")
 
 
 def packet_pid(packet: bytes | bytearray | memoryview) -> int:
@@ -61,6 +64,7 @@ class Probe:
     t_pat: float | None = None
     t_pmt: float | None = None
     t_keyframe: float | None = None
+    t_keyframe_any: float | None = None
     keyframe_by: str = ""
     first_pid: int = -1
     aligned: bool = True  # the body started on a packet boundary
@@ -114,6 +118,18 @@ class Probe:
             self._pmt(_section(packet, offset), now)
         elif pid == self.video_pid:
             self._video(packet, offset, rai, now)
+        if self.t_keyframe_any is None and pid != 0 and packet[1] & 0x40 and offset >= 0:
+            self._any_keyframe(packet, offset, rai, now)
+
+    def _any_keyframe(self, packet: bytes, offset: int, rai: bool, now: float) -> None:
+        if (
+            offset + 9 >= PACKET
+            or packet[offset : offset + 3] != b"\x00\x00\x01"
+            or not 0xE0 <= packet[offset + 3] <= 0xEF
+        ):
+            return  # not a video PES
+        if rai or _ANY_KEY.search(packet, offset + 9 + packet[offset + 8]):
+            self.t_keyframe_any = now
 
     def _pat(self, section: bytes | None, now: float) -> None:
         if section is None or section[0] != 0x00:
@@ -158,4 +174,6 @@ class Probe:
 
     def _hit(self, how: str, now: float) -> None:
         self.t_keyframe = now
+        if self.t_keyframe_any is None:
+            self.t_keyframe_any = now
         self.keyframe_by = how

@@ -25,6 +25,7 @@ class ZapResult:
     pat: float | None = None
     pmt: float | None = None
     keyframe: float | None = None
+    keyframe_any: float | None = None
     first_pid: int = -1
     aligned: bool = False
     keyframe_by: str = ""
@@ -95,6 +96,7 @@ async def zap(host: str, port: int, path: str, timeout: float = 10.0) -> ZapResu
     result, probe = proto.result, proto.probe
     result.first_byte = _rel(probe.t_first_byte, t0)
     result.pat, result.pmt, result.keyframe = _rel(probe.t_pat, t0), _rel(probe.t_pmt, t0), _rel(probe.t_keyframe, t0)
+    result.keyframe_any = _rel(probe.t_keyframe_any, t0)
     result.first_pid, result.aligned, result.keyframe_by = probe.first_pid, probe.aligned, probe.keyframe_by
     result.ok = result.keyframe is not None and not result.error
     return result
@@ -136,6 +138,7 @@ def summarize(results: list[ZapResult]) -> dict[str, object]:
         "pat_s": summary(times("pat")),
         "pmt_s": summary(times("pmt")),
         "keyframe_s": summary(times("keyframe")),
+        "keyframe_any_s": summary(times("keyframe_any")),
         "starts_with_pat": sum(1 for r in ok if r.first_pid == 0),
         "aligned": sum(1 for r in ok if r.aligned),
         "keyframe_by": {how: sum(1 for r in ok if r.keyframe_by == how) for how in {r.keyframe_by for r in ok}},

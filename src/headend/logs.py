@@ -7,7 +7,7 @@ import sys
 
 import orjson
 
-from headend.redact import RedactingFilter
+from headend.redact import RedactingFilter, redact
 from headend.settings import LogSettings
 
 
@@ -19,8 +19,10 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        if record.exc_info:
-            payload["exception"] = self.formatException(record.exc_info)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            payload["exception"] = redact(record.exc_text)
         return orjson.dumps(payload).decode()
 
 

@@ -26,7 +26,7 @@ MIN_SECRET_LEN = 4
 _USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.\-]*://)[^/\s@]+(?:@[^/\s@]+)*@")
 _PARAM_NAMES = r"pass|pwd|token|key|secret|auth|sig|user"  # "pass" covers password/passwd, "sig" signature
 _QUERY = re.compile(
-    rf"(?P<name>(?:^|(?<=[?&;\s]))[\w.\-]*(?:{_PARAM_NAMES})[\w.\-]*=)[^&\s#'\"]*",
+    rf"(?P<name>(?:^|(?<=[?&;\s]))[\w.\-]{{0,64}}(?:{_PARAM_NAMES})[\w.\-]{{0,64}}=)[^&\s#'\"]*",  # bounded: no blow-up
     re.IGNORECASE,
 )
 _XTREAM = re.compile(r"/(?P<kind>live|movie|series|timeshift)/[^/\s?#]+/[^/\s?#]+/", re.IGNORECASE)

@@ -88,6 +88,11 @@ class Upstream:
         return f"http://127.0.0.1:{self._port}/live/stream.ts"
 
     @property
+    def bitrate_bps(self) -> int:
+        """The rate the body is sent at (known once started)."""
+        return self._bitrate or 0
+
+    @property
     def connections(self) -> int:
         return len(self._handlers)
 

@@ -30,6 +30,7 @@ import os
 import re
 import shutil
 import signal
+import sys
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -120,7 +121,7 @@ class FfmpegProcess:
         prefix = await pdeathsig_prefix() if self._parent_death == "auto" else []
         if prefix:
             argv = prefix + argv
-        elif self._parent_death != "off":
+        elif self._parent_death != "off" and sys.platform == "linux":
             preexec = _pdeathsig_preexec()
         self._proc = proc = await asyncio.create_subprocess_exec(
             *argv,
@@ -187,7 +188,8 @@ class FfmpegProcess:
         code = await proc.wait()
         await asyncio.wait(self._tasks)
         if self._registry is not None:
-            self._registry.unregister(proc.pid)
+            with contextlib.suppress(OSError):  # a stale record is harmless: its start time will not match
+                self._registry.unregister(proc.pid)
         logger.debug("ffmpeg %s (pid %d) exited with %d", self._log_name, proc.pid, code)
         return code
 

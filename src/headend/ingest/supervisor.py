@@ -263,7 +263,7 @@ class Supervisor:
             deadlines.append(self._health_deadline(self._active))
         if self._candidate is not None:
             deadlines.append(self._candidate.started_at + self._settings.start_timeout_s)
-        elif self._active is not None and self._active.index > 0:
+        elif self._may_fail_back():
             deadlines.append(self._next_failback)
         return max(0.0, min(deadlines) - now)
 
@@ -333,7 +333,7 @@ class Supervisor:
 
     async def _on_exit(self, attempt: _Attempt) -> None:
         if attempt is self._candidate:
-            self._quietly_drop_candidate("exited")
+            self._retire_candidate("exited")
             return
         if attempt is not self._active or attempt.proc is None:
             return  # an ffmpeg we already replaced
@@ -361,15 +361,19 @@ class Supervisor:
 
     # -- fail-back: make before break ----------------------------------------------------------------------
     async def _tick_failback(self, now: float) -> None:
-        candidate, active = self._candidate, self._active
+        candidate = self._candidate
         if candidate is not None:
             if now - candidate.started_at >= self._settings.start_timeout_s:
-                self._quietly_drop_candidate(f"fewer than {FAILBACK_MIN_BYTES} bytes in time")
-        elif active is not None and active.index > 0 and active.first_byte_at is not None:
-            if now >= self._next_failback:
-                offset = self._next_offset(self._settings.start_timeout_s)
-                self._candidate = candidate = _Attempt(0, "failback", offset, now, routed=False)
-                await self._spawn(candidate)
+                self._retire_candidate(f"fewer than {FAILBACK_MIN_BYTES} bytes in time")
+        elif self._may_fail_back() and now >= self._next_failback:
+            offset = self._next_offset(self._settings.start_timeout_s)
+            self._candidate = candidate = _Attempt(0, "failback", offset, now, routed=False)
+            await self._spawn(candidate)
+
+    def _may_fail_back(self) -> bool:
+        """A backup is active and producing output (so trying the primary can only improve things)."""
+        active = self._active
+        return active is not None and active.index > 0 and active.first_byte_at is not None
 
     async def _promote(self, candidate: _Attempt) -> None:
         previous = self._active
@@ -384,11 +388,10 @@ class Supervisor:
         data, candidate.pending = bytes(candidate.pending), bytearray()
         self._deliver(data)
 
-    def _quietly_drop_candidate(self, why: str) -> None:
-        logger.info("ingest %s: primary not back yet (%s)", self._name, why)
-        self._retire_candidate()
-
-    def _retire_candidate(self) -> None:
+    def _retire_candidate(self, why: str = "") -> None:
+        """Stop a fail-back candidate (quietly: no event, no error) and schedule the next attempt."""
+        if why:
+            logger.info("ingest %s: primary not back yet (%s)", self._name, why)
         if self._candidate is not None:
             self._retire(self._candidate)
             self._candidate = None
