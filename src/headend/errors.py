@@ -11,6 +11,7 @@ log and continue.
     ├── Conflict               the object exists already or is in use (HTTP 409)
     ├── AuthFailed             unknown user or wrong password: one answer for both (HTTP 401)
     ├── Forbidden              authenticated, not allowed (HTTP 403)
+    │   └── LineInactive       the subscriber line is expired, disabled or banned (``status`` says which)
     ├── TooManyConnections     a line is at its connection limit (HTTP 403 on streams)
     ├── ChannelUnavailable     the channel is not producing media (HTTP 503)
     ├── IngestError            ffmpeg could not be started or configured
@@ -58,6 +59,14 @@ class AuthFailed(HeadendError):
 
 class Forbidden(HeadendError):
     """Authenticated but not allowed to do this."""
+
+
+class LineInactive(Forbidden):
+    """The line exists and the password is right, but it may not watch: ``status`` is Expired, Disabled or Banned."""
+
+    def __init__(self, message: str, *, status: str) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class TooManyConnections(HeadendError):

@@ -117,6 +117,36 @@ class DeliverySettings:
 
 
 @dataclass(frozen=True, slots=True)
+class SubscriberSettings:
+    timezone: str = _s(
+        "UTC", "Operator's IANA timezone: Xtream server_info.timezone, EPG wall-clock times, catch-up START values."
+    )
+    connection_policy: Literal["refuse", "end_oldest"] = _s(
+        "refuse", "What happens when a line at max_connections opens another stream: refuse it, or end its oldest one."
+    )
+    zap_window_s: float = _s(
+        5.0, "A new stream from the same device within this many seconds replaces the previous one (a zap)."
+    )
+    session_ttl_s: float = _s(
+        20.0, "Seconds without activity after which a request-based (HLS) session no longer counts."
+    )
+    hls_token_ttl_s: float = _s(
+        120.0, "Lifetime of the signed token in HLS segment URLs; players refresh it with every playlist."
+    )
+    auth_cache_s: float = _s(
+        5.0, "Seconds a verified (username, password) pair is cached to keep stream requests cheap."
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SecuritySettings:
+    secret_key: str = _s(
+        "",
+        "Key for password hashing and signed URLs. Empty: generated once into <paths.data_dir>/secret.key (mode 0600).",
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class AdminSettings:
     api_token: str = _s(
         "", "Bearer token for the operator API (/api/v1/…). Empty: the operator API answers 403 to everyone."
@@ -138,6 +168,8 @@ class Settings:
     relay: RelaySettings = field(default_factory=RelaySettings)
     hls: HlsSettings = field(default_factory=HlsSettings)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    subscribers: SubscriberSettings = field(default_factory=SubscriberSettings)
+    security: SecuritySettings = field(default_factory=SecuritySettings)
     admin: AdminSettings = field(default_factory=AdminSettings)
     log: LogSettings = field(default_factory=LogSettings)
 
