@@ -35,7 +35,9 @@ def common(rs: list[Row]) -> Row:
     return {
         "runs": len(rs),
         "server_cpu": spread([dig(r, "measure", "cpu_pct", "server", default=0.0) for r in rs]),
-        "source_cpu": spread([dig(r, "measure", "cpu_pct", "source", default=0.0) for r in rs]),
+        "source_cpu": spread(
+            [dig(r, "measure", "cpu_pct", "source", default=0.0) for r in rs if dig(r, "pids", "source") != []]
+        ),
         "client_cpu": spread([dig(r, "measure", "cpu_pct", "client", default=0.0) for r in rs]),
         "rss_max_mib": spread([dig(r, "measure", "rss", "server", "max_mib", default=0.0) for r in rs]),
         "rss_growth_mib": max(

@@ -24,20 +24,19 @@ HOST = "127.0.0.1"
 
 
 async def _zaps(system: System, sequential: int, concurrent: int, waves: int, cap_s: float) -> dict[str, Any]:
-    loop = asyncio.get_running_loop()
     holder = await hold(HOST, system.port, system.ts_path)
     await asyncio.sleep(1.0)
     try:
-        deadline = loop.time() + cap_s
+        deadline = time.perf_counter() + cap_s
         seq: list[ZapResult] = []
         for _ in range(sequential):
-            if loop.time() > deadline:
+            if time.perf_counter() > deadline:
                 break
             seq.append(await zap(HOST, system.port, system.ts_path))
             await asyncio.sleep(0.02)
         conc: list[ZapResult] = []
         for _ in range(waves):
-            if loop.time() > deadline + 30.0:
+            if time.perf_counter() > deadline + 30.0:
                 break
             conc += await asyncio.gather(*(zap(HOST, system.port, system.ts_path) for _ in range(concurrent)))
             await asyncio.sleep(0.5)
@@ -54,9 +53,10 @@ async def _zaps(system: System, sequential: int, concurrent: int, waves: int, ca
 
 def run_zap(system: System, sequential: int, concurrent: int, waves: int, cap_s: float) -> dict[str, Any]:
     record: dict[str, Any] = {"system": system.name, "loadavg_before": loadavg()}
-    system.start()
     try:
+        system.start()
         record["ready_s"] = wait_ts(system)
+        system.mark_ready()
         record["quiet"] = quiet_wait(system.server_pids() + system.source_pids())
         record.update(run_async(_zaps(system, sequential, concurrent, waves, cap_s)))
     finally:
@@ -65,23 +65,21 @@ def run_zap(system: System, sequential: int, concurrent: int, waves: int, cap_s:
 
 
 async def _wait_gone(pids: list[tuple[int, int]], timeout: float) -> float | None:
-    loop = asyncio.get_running_loop()
-    t0 = loop.time()
-    while loop.time() - t0 < timeout:
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < timeout:
         if not any(exists(pid, start) for pid, start in pids):
-            return loop.time() - t0
+            return time.perf_counter() - t0
         await asyncio.sleep(0.02)
     return None
 
 
 async def _cold_cycles(headend: Headend, cycles: int, grace: float, cap_s: float) -> dict[str, Any]:
-    loop = asyncio.get_running_loop()
     stop_timeout = grace + 15.0
-    deadline = loop.time() + cap_s
+    deadline = time.perf_counter() + cap_s
     rows: list[dict[str, Any]] = []
     seen: list[tuple[int, int]] = []
     for _ in range(cycles):
-        if loop.time() > deadline:
+        if time.perf_counter() > deadline:
             break
         settle = await _wait_gone(headend.ffmpeg_pids(), stop_timeout)
         was_cold = not headend.ffmpeg_pids()
@@ -109,10 +107,10 @@ def _leftovers(seen: list[tuple[int, int]], source: str) -> list[int]:
 
 def run_cold(headend: Headend, cycles: int, grace: float, cap_s: float) -> dict[str, Any]:
     record: dict[str, Any] = {"system": headend.name, "grace_s": grace, "loadavg_before": loadavg()}
-    headend.start()
     seen: list[tuple[int, int]] = []
     rows: list[dict[str, Any]] = []
     try:
+        headend.start()
         record["quiet"] = quiet_wait(headend.server_pids())
         data = run_async(_cold_cycles(headend, cycles, grace, cap_s))
         seen = data["ffmpeg_seen"]

@@ -54,7 +54,7 @@ def wait_ts(system: System, timeout: float = 30.0) -> float:
     raise BenchError(f"{system.name}: GET {system.ts_path} gave no keyframe within {timeout:g} s (last: {last})")
 
 
-def wait_hls(system: System, segments: int = 3, timeout: float = 40.0) -> float:
+def wait_hls(system: System, segments: int = 2, timeout: float = 40.0) -> float:
     """Poll the playlist until it lists ``segments`` segments; returns the seconds it took."""
     t0 = time.monotonic()
     last = ""
@@ -102,8 +102,12 @@ def _reader(stream: Any, lines: queue.Queue[str | None]) -> None:
     lines.put(None)
 
 
-def _follow(client: Proc, meter: Meter, deadline: float) -> dict[str, object]:
-    """Drive the meter from the generator's stdout; returns the meter's window."""
+def _follow(client: Proc, meter: Meter, system: System, deadline: float) -> dict[str, object]:
+    """Drive the meter from the generator's stdout; returns the meter's window.
+
+    The source pids are looked up again when the window opens: an on-demand channel may have stopped and
+    restarted its ffmpeg between the readiness probe and the load.
+    """
     lines: queue.Queue[str | None] = queue.Queue()
     threading.Thread(target=_reader, args=(client.popen.stdout, lines), daemon=True).start()
     measuring, window = False, {}
@@ -117,6 +121,7 @@ def _follow(client: Proc, meter: Meter, deadline: float) -> dict[str, object]:
         if line is None:
             break
         if line == "MEASURE_START":
+            meter.groups["source"] = system.source_pids()
             meter.begin()
             measuring = True
         elif line == "MEASURE_END":
@@ -129,9 +134,10 @@ def run_load(system: System, spec: LoadSpec, procs: Procs, tmp: Path) -> dict[st
     path = system.ts_path if spec.kind == "ts" else system.hls_path
     client: Proc | None = None
     t_start = time.monotonic()
-    system.start()
     try:
+        system.start()
         record["ready_s"] = wait_ts(system) if spec.kind == "ts" else wait_hls(system)
+        system.mark_ready()
         record["quiet"] = quiet_wait(system.server_pids() + system.source_pids())
         idle = Meter({"server": system.server_pids()})
         idle.sample_rss()
@@ -144,7 +150,7 @@ def run_load(system: System, spec: LoadSpec, procs: Procs, tmp: Path) -> dict[st
         groups = {"server": system.server_pids(), "source": system.source_pids(), "client": [client.pid]}
         meter = Meter(groups)
         deadline = time.monotonic() + spec.n / spec.ramp_per_s + spec.warmup + spec.seconds + 60.0
-        record["measure"] = _follow(client, meter, deadline)
+        record["measure"] = _follow(client, meter, system, deadline)
         try:
             client.popen.wait(timeout=max(1.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
@@ -153,7 +159,7 @@ def run_load(system: System, spec: LoadSpec, procs: Procs, tmp: Path) -> dict[st
             raise BenchError(f"the load generator wrote no result:\n{client.log_text()[-3000:]}")
         record["client"] = json.loads(out.read_text(encoding="utf-8"))
         out.unlink()
-        record["pids"] = {k: v for k, v in groups.items() if k != "client"}
+        record["pids"] = {k: v for k, v in meter.groups.items() if k != "client"}
     finally:
         if client is not None:
             procs.stop(client)

@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import json
 import sys
+import time
 from pathlib import Path
 
 from bench.http1 import check_loopback, install_uvloop, raise_nofile
@@ -28,12 +29,11 @@ def _say(word: str) -> None:
 
 async def run_ts(args: argparse.Namespace) -> dict[str, object]:
     load = TsLoad(args.host, args.port, args.path, args.n, args.ingest_bps, ramp_per_s=args.ramp)
-    loop = asyncio.get_running_loop()
-    t0 = loop.time()
+    t0 = time.perf_counter()
     try:
         await load.ramp()
         await load.wait_first_bytes(SETTLE_TIMEOUT_S)
-        ramp_s = loop.time() - t0
+        ramp_s = time.perf_counter() - t0
         _say("READY")
         await asyncio.sleep(args.warmup)
         load.begin()
@@ -48,24 +48,23 @@ async def run_ts(args: argparse.Namespace) -> dict[str, object]:
 
 async def run_hls(args: argparse.Namespace) -> dict[str, object]:
     load = HlsLoad(args.host, args.port, args.path, args.n, ramp_per_s=args.ramp)
-    loop = asyncio.get_running_loop()
-    t0 = loop.time()
+    t0 = time.perf_counter()
     stop_at = t0 + args.n / args.ramp + args.warmup + args.seconds + 1.0
     tasks = await load.run(stop_at)
     try:
-        ramp_s = loop.time() - t0
+        ramp_s = time.perf_counter() - t0
         _say("READY")
         await asyncio.sleep(args.warmup)
-        load.window.start = loop.time()
+        load.window.start = time.perf_counter()
         _say("MEASURE_START")
         await asyncio.sleep(args.seconds)
-        load.window.end = loop.time()
+        load.window.end = time.perf_counter()
         _say("MEASURE_END")
         async with asyncio.timeout(15.0):
             await asyncio.gather(*tasks, return_exceptions=True)
         return {**load.result(), "ramp_s": ramp_s}
     except TimeoutError:
-        return {**load.result(), "ramp_s": loop.time() - t0, "note": "players did not finish in time"}
+        return {**load.result(), "ramp_s": time.perf_counter() - t0, "note": "players did not finish in time"}
     finally:
         for task in tasks:
             task.cancel()

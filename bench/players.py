@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
@@ -52,7 +53,7 @@ class KeepAlive(HttpStream):
             return Fetch(error="connection closed")
         self._pending = self.loop.create_future()
         self._fetch, self._keep_body, self._parts = Fetch(), keep_body, []
-        self._t_sent = self.loop.time()
+        self._t_sent = time.perf_counter()
         self.transport.write(request_bytes(path))
         try:
             async with asyncio.timeout(REQUEST_TIMEOUT_S):
@@ -63,7 +64,7 @@ class KeepAlive(HttpStream):
 
     def data_received(self, data: bytes) -> None:
         if self._pending is not None and not self._fetch.ttfb:
-            self._fetch.ttfb = self.loop.time() - self._t_sent
+            self._fetch.ttfb = time.perf_counter() - self._t_sent
         super().data_received(data)
 
     def on_body(self, body: bytes) -> None:
@@ -75,7 +76,7 @@ class KeepAlive(HttpStream):
 
     def on_done(self) -> None:
         self._fetch.status = self.status
-        self._fetch.total = self.loop.time() - self._t_sent
+        self._fetch.total = time.perf_counter() - self._t_sent
         self._fetch.body = b"".join(self._parts)
         if self._pending is not None and not self._pending.done():
             self._pending.set_result(self._fetch)
@@ -157,11 +158,10 @@ class HlsLoad:
         return proto
 
     def _error(self, error: str) -> None:
-        if self.window.contains(asyncio.get_running_loop().time()):
+        if self.window.contains(time.perf_counter()):
             self.tally.errors.append(error)
 
     async def player(self, stop_at: float) -> None:
-        loop = asyncio.get_running_loop()
         conn = await self._conn(None)
         if conn is None:
             self.players_failed += 1
@@ -169,9 +169,9 @@ class HlsLoad:
         self.players_started += 1
         await asyncio.sleep(random.uniform(0.0, 2.0))
         last_seq: int | None = None
-        last_new = loop.time()
-        while loop.time() < stop_at:
-            poll_at = loop.time()
+        last_new = time.perf_counter()
+        while time.perf_counter() < stop_at:
+            poll_at = time.perf_counter()
             playlist, conn = await self._poll(conn)
             if playlist is None:
                 await asyncio.sleep(1.0)
@@ -189,7 +189,7 @@ class HlsLoad:
                 duration, uri = playlist.segments[seq - playlist.sequence]
                 conn = await self._segment(conn, self._segment_path(uri), duration, poll_at)
                 last_seq = seq
-            await asyncio.sleep(max(0.0, poll_at + playlist.target - loop.time()))
+            await asyncio.sleep(max(0.0, poll_at + playlist.target - time.perf_counter()))
 
     def _count(self, what: str, n: int, t: float) -> None:
         if self.window.contains(t):
@@ -199,7 +199,7 @@ class HlsLoad:
         conn = await self._conn(conn)
         if conn is None:
             return None, None
-        t = asyncio.get_running_loop().time()
+        t = time.perf_counter()
         fetch = await conn.get(self.path, keep_body=True)
         if fetch.error or fetch.status != 200:
             self._error(fetch.error or f"playlist HTTP {fetch.status}")
@@ -212,8 +212,7 @@ class HlsLoad:
         conn = await self._conn(conn)
         if conn is None:
             return None
-        loop = asyncio.get_running_loop()
-        t = loop.time()
+        t = time.perf_counter()
         fetch = await conn.get(path, keep_body=False)
         if fetch.error or fetch.status != 200:
             self._error(fetch.error or f"segment HTTP {fetch.status}")
@@ -223,7 +222,7 @@ class HlsLoad:
             tally.seg_ttfb.append(fetch.ttfb)
             tally.seg_total.append(fetch.total)
             tally.seg_bytes += fetch.size
-            tally.late += int(loop.time() - seen_at > duration)
+            tally.late += int(time.perf_counter() - seen_at > duration)
             tally.bad_first_byte += int(fetch.first_byte != 0x47)
         return conn
 

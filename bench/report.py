@@ -67,52 +67,82 @@ def _targets(res: Row) -> list[list[str]]:
     return rows
 
 
-def _observations(res: Row) -> list[str]:
-    """Headend's stderr, failed and discarded runs, memory growth, drops: what a reader should look at."""
-    lines = ["## What was odd", ""]
-    sc = res.get("scenarios", {})
-    found = False
-    for name, error in res.get("broken", {}).items():
-        lines.append(
-            f"- **{LABELS.get(name, name)} failed** ({error.splitlines()[0][:300]}); its later runs were skipped."
-        )
-        found = True
+def _records(sc: Row) -> list[tuple[str, Row]]:
     records: list[tuple[str, Row]] = []
     for key in ("s1", "s3"):
         records += [(key, r) for r in dig(sc, key, "runs", default=[]) or []]
     records += [("s5", r) for r in (sc.get("s5") or {}).values()]
     if sc.get("s6", {}).get("system"):
         records.append(("s6", sc["s6"]))
-    for key, r in records:
-        where = f"{key.upper()} {LABELS.get(r.get('system', ''), r.get('system'))}" + (
-            f" n={r['n']}" if "n" in r else ""
+    return records
+
+
+def _record_notes(where: str, r: Row) -> list[str]:
+    """Bullets for one run: discarded, Headend's stderr, client-side trouble, memory growth."""
+    lines = []
+    if r.get("discarded"):
+        lines.append(f"- {where}: run discarded ({r['discarded']}; CPU0 other {r.get('foreign_cpu0_pct', 0):.0f} %).")
+    stderr = dig(r, "stop", "stderr", default={}) or {}
+    if r.get("system") == "headend" and stderr.get("lines"):
+        sev = ", ".join(f"{k} x{v}" for k, v in stderr.get("severities", {}).items()) or "no severity words"
+        lines.append(f"- {where}: Headend wrote {stderr['lines']} stderr lines ({sev}); most frequent:")
+        lines += [f"  - `{t[:200]}`" for t in stderr.get("top", [])[:4]]
+    client = r.get("client", {})
+    detail = {k: client[k] for k in ("dropped", "stalls", "errors", "connect_errors", "late") if client.get(k)}
+    if detail:
+        samples = client.get("drop_samples") or client.get("error_samples") or client.get("connect_error_samples")
+        lines.append(f"- {where}: {detail}" + (f" — e.g. {samples}" if samples else ""))
+    rss = dig(r, "measure", "rss", "server", default={}) or {}
+    if rss and rss.get("last_mib", 0) - rss.get("first_mib", 0) > 16:
+        lines.append(f"- {where}: RSS grew {rss['first_mib']:.0f} → {rss['last_mib']:.0f} MiB in the window.")
+    return lines
+
+
+def _observations(res: Row) -> list[str]:
+    """Failed, discarded and noisy runs, Headend's stderr, drops, memory: what a reader should look at."""
+    lines = ["## What was odd", ""]
+    for name, error in res.get("broken", {}).items():
+        lines.append(
+            f"- **{LABELS.get(name, name)} failed** ({error.splitlines()[0][:300]}); its later runs were skipped."
         )
-        if r.get("discarded"):
-            lines.append(
-                f"- {where}: run discarded ({r['discarded']}; CPU0 other {r.get('foreign_cpu0_pct', 0):.0f} %)."
-            )
-            found = True
-        stderr = dig(r, "stop", "stderr", default={}) or {}
-        if r.get("system") == "headend" and stderr.get("lines"):
-            sev = ", ".join(f"{k} x{v}" for k, v in stderr.get("severities", {}).items()) or "no severity words"
-            lines.append(f"- {where}: Headend wrote {stderr['lines']} stderr lines ({sev}); most frequent:")
-            lines += [f"  - `{t[:200]}`" for t in stderr.get("top", [])[:4]]
-            found = True
-        client = r.get("client", {})
-        if client.get("dropped") or client.get("stalls") or client.get("errors") or client.get("connect_errors"):
-            detail = {
-                k: client.get(k) for k in ("dropped", "stalls", "errors", "connect_errors", "late") if client.get(k)
-            }
-            samples = client.get("drop_samples") or client.get("error_samples") or client.get("connect_error_samples")
-            lines.append(f"- {where}: {detail}" + (f" — e.g. {samples}" if samples else ""))
-            found = True
-        growth = dig(r, "measure", "rss", "server", default={}) or {}
-        if growth and growth.get("last_mib", 0) - growth.get("first_mib", 0) > 16:
-            lines.append(f"- {where}: RSS grew {growth['first_mib']:.0f} → {growth['last_mib']:.0f} MiB in the window.")
-            found = True
-    if not found:
+    records = _records(res.get("scenarios", {}))
+    noisy_kept: list[str] = []
+    for key, r in records:
+        where = f"{key.upper()} {LABELS.get(r.get('system', ''), r.get('system'))}"
+        where += f" n={r['n']}" if "n" in r else ""
+        lines += _record_notes(where, r)
+        if r.get("noisy") and not r.get("discarded"):
+            noisy_kept.append(f"{where} ({r.get('foreign_cpu0_pct', 0):.0f} %)")
+    if noisy_kept:
+        lines.append(
+            f"- {len(noisy_kept)} run(s) had more than 15 % of CPU0 busy with other processes during the window and "
+            f"were kept (no repeats left): {', '.join(noisy_kept)}. The server's CPU seconds are counted per "
+            "process, so the other work does not land in them, but the server then shares its core: treat those "
+            "runs with care."
+        )
+    if len(lines) == 2:
         lines.append("- Nothing: no failed or discarded runs, no drops, stalls or errors, nothing on Headend's stderr.")
-    return [*lines, ""]
+    return [*lines, *_memory(records), ""]
+
+
+def _memory(records: list[tuple[str, Row]]) -> list[str]:
+    """Headend's RSS: idle after start, peak per scenario and N, and the largest growth inside a window."""
+    runs = [(k, r) for k, r in records if r.get("system") == "headend" and dig(r, "measure", "rss", "server")]
+    if not runs:
+        return []
+    idle = [r["rss_idle_mib"] for _, r in runs if "rss_idle_mib" in r]
+    peaks: dict[str, float] = {}
+    growth = 0.0
+    for key, r in runs:
+        rss = r["measure"]["rss"]["server"]
+        label = f"{key.upper()} n={r['n']}"
+        peaks[label] = max(peaks.get(label, 0.0), rss["max_mib"])
+        growth = max(growth, rss["last_mib"] - rss["first_mib"])
+    text = ", ".join(f"{k} {v:.0f} MiB" for k, v in peaks.items())
+    return [
+        f"- Headend memory (RSS of the server process): {min(idle):.0f}-{max(idle):.0f} MiB idle after start; "
+        f"peak {text}; at most {growth:+.1f} MiB of growth inside one measurement window."
+    ]
 
 
 def _method(res: Row) -> list[str]:
@@ -136,7 +166,8 @@ def _method(res: Row) -> list[str]:
         "- Load gating: `loadavg` is recorded before every run, but it is a 1-minute average that our own "
         "previous run keeps above 0.5, so the gate is instantaneous: before each run the bench waits (≤ 20 s) "
         "until CPU outside the system under test is < 0.3 core, and a run whose CPU0 time outside the server "
-        f"exceeds 15 % of the window is repeated once (at most {plan.get('max_redo', 0)} repeats per bench).",
+        f"exceeds 15 % of the window is repeated once (at most {plan.get('max_redo', 0)} repeats per bench run; "
+        "none in `--quick`). Repeated runs are listed under *What was odd* and not folded in.",
         "- TS viewers: raw sockets, count bytes; a stall is a gap > 2 s between receptions; a drop is a connection "
         "the server closed. HLS players: one keep-alive connection each, poll the playlist every target duration "
         "(random phase), start at the newest segment, fetch every new one; *late* = finished more than one "

@@ -47,6 +47,14 @@ def wait_port(port: int, timeout: float, proc: Proc | None = None) -> None:
     raise BenchError(f"nothing listens on 127.0.0.1:{port} after {timeout:g} s")
 
 
+def ensure_free(port: int) -> None:
+    """Refuse to start a system on a port something else already listens on."""
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        if sock.connect_ex(("127.0.0.1", port)) == 0:
+            raise BenchError(f"127.0.0.1:{port} is already in use (use --port-base to move the bench)")
+
+
 def log_summary(text: str) -> dict[str, object]:
     """What a server wrote to stderr: line count, severities, the most frequent distinct lines."""
     lines = [line for line in text.splitlines() if line.strip()]
@@ -70,6 +78,7 @@ class System(ABC):
         self.workdir = workdir
         self.main: Proc | None = None
         self.helpers: list[Proc] = []
+        self._log_mark = 0
 
     @abstractmethod
     def start(self) -> None: ...
@@ -81,16 +90,26 @@ class System(ABC):
         pids = [s.pid for s in descendants(self.main.pid, "ffmpeg")] if self.main is not None else []
         return pids + [p.pid for p in self.helpers if p.alive()]
 
+    def log_text(self) -> str:
+        """What the server logged (stderr; nginx: its error log)."""
+        return self.main.log_text() if self.main is not None else ""
+
+    def mark_ready(self) -> None:
+        """Log lines written before now (start-up, readiness probes) are summarized apart."""
+        self._log_mark = len(self.log_text())
+
     def stop(self) -> dict[str, object]:
         """Stop everything; returns the server's stderr summary and how long the stop took."""
         info: dict[str, object] = {}
         if self.main is not None:
             info["stop_s"] = self.procs.stop(self.main)
             info["exit_code"] = self.main.popen.returncode
-            info["stderr"] = log_summary(self.main.log_text())
+            text, mark = self.log_text(), self._log_mark
+            info["stderr"] = log_summary(text[mark:])
+            info["stderr_before_ready"] = log_summary(text[:mark])
         for helper in self.helpers:
             self.procs.stop(helper)
-        self.main, self.helpers = None, []
+        self.main, self.helpers, self._log_mark = None, [], 0
         return info
 
     def versions(self) -> dict[str, str]:
@@ -121,7 +140,9 @@ class Headend(System):
     def prepare(self) -> None:
         """Create the data dir and the channel once (a fresh SQLite database)."""
         data = self.workdir / "headend-data"
-        if (data / ".bench-channel").exists():
+        marker = data / ".bench-channel"
+        if marker.exists():
+            self._use_channel(int(marker.read_text(encoding="utf-8")))
             return
         data.mkdir(parents=True, exist_ok=True)
         argv = [HEADEND_BIN, "channel", "add", "Bench", "--number", "1", "--source", str(self.source.path), "--json"]
@@ -131,13 +152,17 @@ class Headend(System):
                 f"`{' '.join(argv)}` failed ({out.returncode}):\n{out.stdout.decode()}{out.stderr.decode()}"
             )
         try:
-            self.channel_id = int(json.loads(out.stdout)[0]["id"])
+            self._use_channel(int(json.loads(out.stdout)[0]["id"]))
         except (ValueError, KeyError, IndexError, TypeError):
-            self.channel_id = 1
-        self.ts_path, self.hls_path = f"/stream/{self.channel_id}.ts", f"/stream/{self.channel_id}.m3u8"
-        (data / ".bench-channel").write_text(str(self.channel_id), encoding="utf-8")
+            self._use_channel(1)
+        marker.write_text(str(self.channel_id), encoding="utf-8")
+
+    def _use_channel(self, channel_id: int) -> None:
+        self.channel_id = channel_id
+        self.ts_path, self.hls_path = f"/stream/{channel_id}.ts", f"/stream/{channel_id}.m3u8"
 
     def start(self) -> None:
+        ensure_free(self.port)
         self.prepare()
         self.main = self.procs.start("headend", [HEADEND_BIN, "serve"], cpu=SERVER_CPU, env=self.env())
         wait_port(self.port, 60.0, self.main)
@@ -158,6 +183,7 @@ class Vlc(System):
     ts_path = "/ch.ts"
 
     def start(self) -> None:
+        ensure_free(self.port)
         read_end, write_end = os.pipe()
         try:
             feeder = self.procs.start(
@@ -208,6 +234,7 @@ class AsgiRelay(System):
     ts_path = "/ch.ts"
 
     def start(self) -> None:
+        ensure_free(self.port)
         argv = [PYTHON, "-m", "uvicorn", "bench.asgi_relay:app", "--host", "127.0.0.1", "--port", str(self.port),
                 "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning",
                 "--backlog", "4096"]  # fmt: skip
@@ -245,6 +272,7 @@ class NginxHls(System):
     hls_path = "/live.m3u8"
 
     def start(self) -> None:
+        ensure_free(self.port)
         prefix = self.workdir / "nginx"
         www = Path("/dev/shm") / f"headend-bench-{os.getpid()}-hls"
         shutil.rmtree(www, ignore_errors=True)
@@ -269,11 +297,12 @@ class NginxHls(System):
     def source_pids(self) -> list[int]:
         return [p.pid for p in self.helpers if p.alive()]
 
+    def log_text(self) -> str:
+        error_log = self.workdir / "nginx" / "error.log"
+        return error_log.read_text(encoding="utf-8", errors="replace") if error_log.exists() else ""
+
     def stop(self) -> dict[str, object]:
         info = super().stop()
-        error_log = self.workdir / "nginx" / "error.log"
-        if error_log.exists():
-            info["stderr"] = log_summary(error_log.read_text(encoding="utf-8", errors="replace"))
         shutil.rmtree(getattr(self, "www", Path("/nonexistent")), ignore_errors=True)
         return info
 

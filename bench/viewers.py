@@ -10,6 +10,7 @@ server closed.
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass, field
 
 from bench.http1 import HttpStream, connect, request_bytes
@@ -47,12 +48,12 @@ class TsViewer(HttpStream):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
-        self.t_connected = self.loop.time()
+        self.t_connected = time.perf_counter()
         assert self.transport is not None
         self.transport.write(self.request)
 
     def data_received(self, data: bytes) -> None:
-        now = self.loop.time()
+        now = time.perf_counter()
         if self.last_rx:
             self._gap(now - self.last_rx, now)
         self.last_rx = now
@@ -79,13 +80,13 @@ class TsViewer(HttpStream):
 
     def on_body(self, body: bytes) -> None:
         if self.first_sync is None and body:
-            self.t_first_byte = self.loop.time()
+            self.t_first_byte = time.perf_counter()
             self.first_sync = body[0] == 0x47
             self.first_pat = len(body) >= 3 and body[0] == 0x47 and ((body[1] & 0x1F) << 8 | body[2]) == 0
         self.bytes += len(body)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.t_lost = self.loop.time()
+        self.t_lost = time.perf_counter()
         super().connection_lost(exc)
 
     def mark_start(self) -> None:
@@ -130,19 +131,19 @@ class TsLoad:
         await asyncio.gather(*tasks)
 
     async def wait_first_bytes(self, timeout: float) -> None:
-        deadline = asyncio.get_running_loop().time() + timeout
-        while asyncio.get_running_loop().time() < deadline:
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline:
             if all(v.first_sync is not None or v.lost.done() for v in self.viewers):
                 return
             await asyncio.sleep(0.1)
 
     def begin(self) -> None:
-        self.window.start = asyncio.get_running_loop().time()
+        self.window.start = time.perf_counter()
         for v in self.viewers:
             v.mark_start()
 
     def end(self) -> None:
-        now = asyncio.get_running_loop().time()
+        now = time.perf_counter()
         self.window.end = now
         for v in self.viewers:
             v.mark_end(now)

@@ -7,6 +7,7 @@ byte), ``pat``, ``pmt`` and ``keyframe`` (see :mod:`bench.tsparse`).
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import asdict, dataclass
 
 from bench.http1 import HttpStream, connect, request_bytes
@@ -44,13 +45,13 @@ class _Zapper(HttpStream):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
-        self.result.connect = self.loop.time() - self.t0
+        self.result.connect = time.perf_counter() - self.t0
         assert self.transport is not None
         self.transport.write(self.request)
 
     def on_response(self) -> None:
         self.result.status = self.status
-        self.result.headers = self.loop.time() - self.t0
+        self.result.headers = time.perf_counter() - self.t0
         if self.status != 200:
             self.result.error = f"HTTP {self.status}"
             self._finish()
@@ -59,7 +60,7 @@ class _Zapper(HttpStream):
         if self.finished.done():
             return
         self.body_bytes += len(body)
-        if self.probe.feed(body, self.loop.time()):
+        if self.probe.feed(body, time.perf_counter()):
             self.result.bytes_to_keyframe = self.body_bytes
             self._finish()
 
@@ -80,14 +81,13 @@ def _rel(t: float | None, t0: float) -> float | None:
 
 async def zap(host: str, port: int, path: str, timeout: float = 10.0) -> ZapResult:
     """One zap; never raises for network trouble (the result carries the error)."""
-    loop = asyncio.get_running_loop()
-    t0 = loop.time()
+    t0 = time.perf_counter()
     request = request_bytes(path, keep_alive=False)
     proto, error = await connect(lambda: _Zapper(request, t0), host, port, timeout)
     if not isinstance(proto, _Zapper):
         return ZapResult(error=error)
     try:
-        async with asyncio.timeout(max(0.1, timeout - (loop.time() - t0))):
+        async with asyncio.timeout(max(0.1, timeout - (time.perf_counter() - t0))):
             await proto.finished
     except TimeoutError:
         proto.result.error = proto.result.error or f"no keyframe within {timeout:g} s"

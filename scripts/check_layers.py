@@ -14,16 +14,33 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "headend"
 
 # package -> headend packages it must not import
 FORBIDDEN: dict[str, set[str]] = {
+    "playlists": {
+        "catalog",
+        "auth",
+        "relay",
+        "hls",
+        "ingest",
+        "http",
+        "delivery",
+        "api",
+        "app",
+        "cli",
+        "services",
+        "runtime",
+    },
+    "api": {"delivery", "app", "cli", "runtime", "demo", "web"},
     "ingest": {"relay", "hls", "catalog", "http", "delivery", "app", "cli", "services", "auth", "api", "web"},
     "relay": {"hls", "catalog", "http", "delivery", "app", "cli", "services", "auth", "api", "web"},
     "hls": {"catalog", "http", "delivery", "app", "cli", "services", "auth", "api", "web"},
-    "catalog": {"http", "delivery", "app", "cli", "services", "api", "web"},
+    "catalog": {"http", "delivery", "app", "cli", "services", "api", "web", "auth", "runtime", "demo"},
+    "auth": {"http", "delivery", "app", "cli", "api", "web", "services", "runtime", "demo"},
 }
 # package -> third-party top-level modules it must not import
 FORBIDDEN_THIRD_PARTY: dict[str, set[str]] = {
     "ingest": {"starlette", "uvicorn", "sqlalchemy", "alembic", "httptools"},
     "relay": {"starlette", "uvicorn", "sqlalchemy", "alembic", "httptools"},
     "hls": {"starlette", "uvicorn", "sqlalchemy", "alembic", "httptools"},
+    "playlists": {"starlette", "uvicorn", "sqlalchemy", "alembic", "httptools", "asyncio"},
 }
 
 

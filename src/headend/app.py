@@ -19,6 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from headend import __version__
+from headend.api import routes as client_api
 from headend.errors import Forbidden, HeadendError
 from headend.http.errors import body_for, status_for
 from headend.http.policy import Policy
@@ -113,6 +114,20 @@ def routes() -> list[PolicyRoute]:
         PolicyRoute("/healthz", healthz, policy=Policy.PUBLIC),
         PolicyRoute("/api/v1/status", status, policy=Policy.OPERATOR),
         PolicyRoute("/api/v1/channels", list_channels, policy=Policy.OPERATOR),
+        *_client_api_routes(),
+    ]
+
+
+def _client_api_routes() -> list[PolicyRoute]:
+    """The Xtream Codes client API (headend.api): line credentials in the query or form, checked by each
+    endpoint, which answers failures with the contract's bodies, not the error mapping below. GET (HEAD is
+    implied) and form POST (IPTV Smarters) on every one."""
+    methods = ["GET", "POST"]
+    return [
+        PolicyRoute("/player_api.php", client_api.player_api, policy=Policy.SUBSCRIBER, methods=methods),
+        PolicyRoute("/panel_api.php", client_api.panel_api, policy=Policy.SUBSCRIBER, methods=methods),
+        PolicyRoute("/get.php", client_api.get_playlist, policy=Policy.SUBSCRIBER, methods=methods),
+        PolicyRoute("/xmltv.php", client_api.xmltv_guide, policy=Policy.SUBSCRIBER, methods=methods),
     ]
 
 

@@ -1,4 +1,4 @@
-"""The ``headend`` command: serve, demo, database and channel administration.
+"""The ``headend`` command: serve, demo, database, channel and subscriber administration.
 
 Settings are loaded once here (``--config``, then ``HEADEND_*`` variables) and passed down. Errors Headend
 raises on purpose end the command with a one-line message and a non-zero exit code, never a traceback.
@@ -160,7 +160,7 @@ def cmd_settings(args: argparse.Namespace, settings: Settings) -> int:
     for info in settings_mod.SETTINGS:
         section, name = info.key.split(".")
         value = getattr(getattr(settings, section), name)
-        if "token" in name and value:
+        if ("token" in name or "secret" in name) and value:
             value = "***"
         rows.append({"key": info.key, "value": value, "env": info.env})
     _emit(args, rows, ["key", "value", "env"])
@@ -189,6 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_argument("action", choices=["upgrade", "current"])
     db.set_defaults(func=cmd_db)
     _channel_parser(sub)
+    from headend.cli_subscribers import add_parsers  # here: cli_subscribers imports this module's helpers
+
+    add_parsers(sub)
     st = sub.add_parser("settings", help="show the effective settings")
     st.add_argument("--markdown", action="store_true", help="print the settings reference (docs/settings.md)")
     st.add_argument("--json", action="store_true")

@@ -3,22 +3,33 @@
 Each demo channel is a short loop encoded once with ffmpeg (a test card with the channel's name and a
 running clock, and a tone), then relayed with ``-c copy`` like any file source: four of them cost a few
 percent of a core. The server starts with the operator test routes on and prints URLs that play in VLC.
+
+It also sets up (idempotently) a bouquet "Demo" with the four channels, a package "Demo package" and a
+subscriber line ``demo`` whose password is derived from the data directory's secret key: stable across
+runs of one demo, different in every installation, and never used outside the demo.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import logging
 import secrets
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from headend import settings as settings_mod
+from headend.auth.passwords import PasswordHasher
+from headend.auth.secret import load_secret
 from headend.catalog.channels import ChannelStore
 from headend.catalog.db import Database
 from headend.catalog.records import ChannelInput, SourceInput
+from headend.catalog.subscriber_records import LineInput, LineStatus, PackageInput
+from headend.catalog.subscribers import PASSWORD_ALPHABET, PASSWORD_LENGTH, SubscriberStore
 from headend.errors import IngestError, NotFound
 from headend.ingest.ffmpeg import locate_ffmpeg
 from headend.settings import Settings
@@ -27,6 +38,9 @@ from headend.types import ChannelId
 logger = logging.getLogger(__name__)
 
 LOOP_SECONDS = 30
+DEMO_USERNAME = "demo"
+DEMO_BOUQUET = "Demo"
+DEMO_PACKAGE = "Demo package"
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
 
 
@@ -102,6 +116,44 @@ async def ensure_channels(store: ChannelStore, loops: dict[int, Path]) -> list[C
     return ids
 
 
+def demo_password(secret: bytes) -> str:
+    """The demo line's password: derived from the installation's secret key, so it is stable across runs."""
+    digest = hmac.new(secret, b"headend/demo-line-password", hashlib.sha256).digest()
+    return "".join(PASSWORD_ALPHABET[b % len(PASSWORD_ALPHABET)] for b in digest[:PASSWORD_LENGTH])
+
+
+async def ensure_subscribers(
+    store: SubscriberStore, hasher: PasswordHasher, ids: list[ChannelId], password: str
+) -> None:
+    """Create the demo bouquet, package and line once; repair them (channels, password, status) if changed."""
+    try:
+        bouquet = await store.get_bouquet_by_name(DEMO_BOUQUET)
+        if bouquet.channel_ids != tuple(ids):
+            await store.set_bouquet_channels(bouquet.id, ids)
+    except NotFound:
+        bouquet = await store.create_bouquet(DEMO_BOUQUET, ids)
+    try:
+        package = await store.get_package_by_name(DEMO_PACKAGE)
+    except NotFound:
+        package = await store.create_package(
+            PackageInput(name=DEMO_PACKAGE, duration_days=30, max_connections=2, allowed_outputs=("ts", "m3u8"),
+                         bouquet_ids=(bouquet.id,))
+        )  # fmt: skip
+    found = await store.find_credentials(DEMO_USERNAME)
+    if found is None:
+        await store.create_line(LineInput(username=DEMO_USERNAME, password=password, package_ids=(package.id,)))
+        return
+    line, stored = found
+    if not hasher.verify(password, stored):
+        await store.reset_password(line.id, password)
+    if line.banned:
+        await store.unban(line.id)
+    if not line.enabled:
+        await store.set_enabled(line.id, True)
+    if line.status(datetime.now(UTC)) is LineStatus.EXPIRED:
+        await store.renew(line.id, package_id=package.id)
+
+
 def demo_settings(settings: Settings, *, explicit_data_dir: bool) -> Settings:
     data_dir = settings.paths.data_dir if explicit_data_dir else Path("demo-data")
     token = settings.admin.api_token or secrets.token_urlsafe(24)
@@ -110,7 +162,7 @@ def demo_settings(settings: Settings, *, explicit_data_dir: bool) -> Settings:
     )
 
 
-async def _prepare(settings: Settings) -> list[ChannelId]:
+async def _prepare(settings: Settings) -> tuple[list[ChannelId], str]:
     ffmpeg = locate_ffmpeg(settings.ingest.ffmpeg)
     loops_dir = settings.media_dir / "demo"
     loops_dir.mkdir(parents=True, exist_ok=True)
@@ -120,16 +172,20 @@ async def _prepare(settings: Settings) -> list[ChannelId]:
         if not loops[demo.number].exists():
             _say(f"  encoding a {LOOP_SECONDS} s loop for {demo.name} (once) ...")
         await asyncio.to_thread(encode_loop, ffmpeg, demo, loops[demo.number])
+    secret = load_secret(settings)
+    hasher, password = PasswordHasher(secret), demo_password(secret)
     db = Database(settings.database_url)
     await db.start()
     try:
         await db.migrate()
-        return await ensure_channels(ChannelStore(db), loops)
+        ids = await ensure_channels(ChannelStore(db), loops)
+        await ensure_subscribers(SubscriberStore(db, hasher), hasher, ids, password)
+        return ids, password
     finally:
         await db.aclose()
 
 
-def _banner(settings: Settings, ids: list[ChannelId]) -> str:
+def _banner(settings: Settings, ids: list[ChannelId], password: str) -> str:
     host = settings.http.host if settings.http.host not in ("0.0.0.0", "::") else "127.0.0.1"
     base = f"http://{host}:{settings.http.port}"
     lines = ["", "Headend demo is running. Play a channel:", ""]
@@ -143,6 +199,13 @@ def _banner(settings: Settings, ids: list[ChannelId]) -> str:
         "",
         f"  Operator API: curl -H 'Authorization: Bearer {settings.admin.api_token}' {base}/api/v1/status",
         "",
+        "Or log in with an Xtream Codes player (TiviMate, IPTV Smarters, ...):",
+        "",
+        f"  server    {base}",
+        f"  username  {DEMO_USERNAME}",
+        f"  password  {password}",
+        f"  playlist  {base}/get.php?username={DEMO_USERNAME}&password={password}&type=m3u_plus&output=ts",
+        "",
         "Channels start on the first viewer and stop 10 s after the last one leaves. Ctrl-C stops everything.",
         "",
     ]
@@ -155,9 +218,9 @@ def run_demo(settings: Settings, *, explicit_data_dir: bool) -> int:
     settings = demo_settings(settings, explicit_data_dir=explicit_data_dir)
     _say(f"Preparing the demo in {settings.paths.data_dir.resolve()} ...")
     try:
-        ids = asyncio.run(_prepare(settings))
+        ids, password = asyncio.run(_prepare(settings))
     except NotFound as exc:
         raise IngestError(f"demo set-up failed: {exc.message}") from exc
-    _say(_banner(settings, ids))
+    _say(_banner(settings, ids, password))
     run(settings)
     return 0

@@ -12,6 +12,7 @@ log and continue.
     ├── AuthFailed             unknown user or wrong password: one answer for both (HTTP 401)
     ├── Forbidden              authenticated, not allowed (HTTP 403)
     │   └── LineInactive       the subscriber line is expired, disabled or banned (``status`` says which)
+    ├── NotAcceptable          the requested output format is not allowed for this line (HTTP 406)
     ├── TooManyConnections     a line is at its connection limit (HTTP 403 on streams)
     ├── ChannelUnavailable     the channel is not producing media (HTTP 503)
     ├── IngestError            ffmpeg could not be started or configured
@@ -67,6 +68,10 @@ class LineInactive(Forbidden):
     def __init__(self, message: str, *, status: str) -> None:
         super().__init__(message)
         self.status = status
+
+
+class NotAcceptable(HeadendError):
+    """The client asked for an output format (``ts``, ``m3u8``) its line may not use."""
 
 
 class TooManyConnections(HeadendError):

@@ -13,10 +13,17 @@ import signal
 import socket
 
 from headend.app import create_app
+from headend.auth.lines import LineAuthenticator
+from headend.auth.passwords import PasswordHasher
+from headend.auth.secret import load_secret
+from headend.auth.sessions import InProcessSessionStore
+from headend.auth.tokens import SegmentTokens
 from headend.catalog.channels import ChannelStore
 from headend.catalog.db import Database
+from headend.catalog.subscribers import SubscriberStore
 from headend.delivery.media import MediaService
 from headend.delivery.test_routes import TestStreamRoutes
+from headend.delivery.xtream_routes import XtreamStreamRoutes
 from headend.hls.packager import HlsService
 from headend.http.routes import NativeRouter
 from headend.http.server import HttpServer
@@ -41,6 +48,7 @@ class Headend:
     async def start(self, sock: socket.socket | None = None) -> None:
         settings = self.settings
         settings.paths.data_dir.mkdir(parents=True, exist_ok=True)
+        secret = load_secret(settings)
         ffmpeg = locate_ffmpeg(settings.ingest.ffmpeg)
         registry = PidRegistry(settings.paths.data_dir / "run" / "ffmpeg")
         reaped = registry.reap_orphans()
@@ -53,21 +61,16 @@ class Headend:
         except BaseException:
             await db.aclose()
             raise
-        store = ChannelStore(db)
-
-        async def resolve(channel_id: ChannelId) -> ChannelConfig:
-            return await store.channel_config(channel_id)
-
-        hub = ChannelHub(resolve, relay=settings.relay, ingest=settings.ingest, ffmpeg=ffmpeg, pid_registry=registry)
-        hls = HlsService(settings.hls)
-        media = MediaService(hub, hls, relay=settings.relay, hls_settings=settings.hls)
-        self.services = Services(settings=settings, db=db, channels=store, hub=hub, hls=hls, media=media)
-        await hub.start()
-        for config in await store.always_on_configs():
-            await hub.acquire(config.id)
+        self.services = services = build_services(settings, db, secret, ffmpeg=ffmpeg, registry=registry)
+        await services.hub.start()
+        for config in await services.channels.always_on_configs():
+            await services.hub.acquire(config.id)
         if settings.delivery.test_routes:
-            TestStreamRoutes(media).register(self.router)
-        self.http = HttpServer(settings.http, app=create_app(self.services), router=self.router)
+            TestStreamRoutes(services.media).register(self.router)
+        XtreamStreamRoutes(services.media, services.authenticator, services.sessions, services.tokens).register(
+            self.router
+        )
+        self.http = HttpServer(settings.http, app=create_app(services), router=self.router)
         await self.http.start(sock)
 
     @property
@@ -84,8 +87,36 @@ class Headend:
             await self.http.aclose()
             self.http = None
         if self.services is not None:
+            await self.services.subscribers.flush_last_seen()
             await self.services.db.aclose()
             self.services = None
+
+
+def build_services(
+    settings: Settings, db: Database, secret: bytes, *, ffmpeg: str, registry: PidRegistry | None
+) -> Services:
+    """Every part of the running application, wired (nothing started yet)."""
+    store = ChannelStore(db)
+
+    async def resolve(channel_id: ChannelId) -> ChannelConfig:
+        return await store.channel_config(channel_id)
+
+    hub = ChannelHub(resolve, relay=settings.relay, ingest=settings.ingest, ffmpeg=ffmpeg, pid_registry=registry)
+    hls = HlsService(settings.hls)
+    hasher = PasswordHasher(secret)
+    subscribers = SubscriberStore(db, hasher)
+    return Services(
+        settings=settings,
+        db=db,
+        channels=store,
+        hub=hub,
+        hls=hls,
+        media=MediaService(hub, hls, relay=settings.relay, hls_settings=settings.hls),
+        subscribers=subscribers,
+        authenticator=LineAuthenticator(subscribers, hasher, settings.subscribers),
+        sessions=InProcessSessionStore(settings.subscribers),
+        tokens=SegmentTokens(secret, settings.subscribers.hls_token_ttl_s),
+    )
 
 
 async def serve(settings: Settings, *, ready: asyncio.Event | None = None) -> None:

@@ -13,6 +13,7 @@ import asyncio
 import re
 import secrets
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -20,8 +21,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from headend.auth.passwords import PasswordHasher
 from headend.catalog.channels import ChannelStore
 from headend.catalog.db import Database
+from headend.catalog.subscribers import SubscriberStore
 
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
 PG_ASYNC = "postgresql+asyncpg://postgres@127.0.0.1:5432"
@@ -90,3 +93,31 @@ async def db(empty_db: Database) -> Database:
 @pytest.fixture
 def store(db: Database) -> ChannelStore:
     return ChannelStore(db)
+
+
+class FakeNow:
+    """A settable UTC wall clock for expiry tests."""
+
+    def __init__(self) -> None:
+        self.value = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.value
+
+    def advance(self, **delta: float) -> None:
+        self.value += timedelta(**delta)
+
+
+@pytest.fixture
+def fake_now() -> FakeNow:
+    return FakeNow()
+
+
+@pytest.fixture
+def hasher() -> PasswordHasher:
+    return PasswordHasher(b"catalog-tests-secret-key-0123456789")
+
+
+@pytest.fixture
+def subscribers(db: Database, hasher: PasswordHasher, fake_now: FakeNow) -> SubscriberStore:
+    return SubscriberStore(db, hasher, now=fake_now)

@@ -15,6 +15,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, Connection, inspect, select
 from sqlalchemy.exc import IntegrityError, StatementError
 
+import headend.catalog.subscriber_models  # noqa: F401 - the subscriber tables are part of Base.metadata
 from headend.catalog.db import Database, alembic_config, head_revision
 from headend.catalog.models import Base, CatalogState, CategoryRow, ChannelRow, ProfileRow, SourceRow
 from headend.catalog.records import CategoryKind
@@ -22,6 +23,7 @@ from headend.errors import DatabaseError
 from headend.ingest.sources import ProfileMode, SourceKind
 
 TABLES = {"categories", "profiles", "channels", "sources", "catalog_state"}
+SUBSCRIBER_TABLES = {"bouquets", "bouquet_channels", "packages", "package_bouquets", "lines", "line_packages"}
 _PROFILE_SIZES: dict[str, Any] = {
     "video_bitrate_kbps": 1000,
     "max_height": 480,
@@ -68,7 +70,7 @@ async def test_upgrade_from_empty_to_head(empty_db: Database) -> None:
     assert await _tables(empty_db) == set()
     await empty_db.migrate()
     assert await empty_db.current_revision() == head_revision()
-    assert await _tables(empty_db) == TABLES | {"alembic_version"}
+    assert await _tables(empty_db) == TABLES | SUBSCRIBER_TABLES | {"alembic_version"}
 
 
 async def test_migrate_twice_is_a_no_op(db: Database) -> None:

@@ -156,3 +156,15 @@ async def test_head_request_has_no_body(server: HttpServer) -> None:
     head, _, body = data.partition(b"\r\n\r\n")
     assert b"content-length: 8" in head
     assert body == b""
+
+
+async def test_head_of_a_streamed_response_keeps_the_connection_usable(server: HttpServer) -> None:
+    """HEAD of a chunked (streamed) response sends headers only, so the next request on the connection works."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(b"HEAD /stream HTTP/1.1\r\nHost: x\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    data = await asyncio.wait_for(reader.read(), 5)  # until the server closes after the second response
+    writer.close()
+    first, _, rest = data.partition(b"\r\n\r\n")
+    assert first.startswith(b"HTTP/1.1 200")
+    assert rest.startswith(b"HTTP/1.1 200"), rest[:80]
+    assert rest.endswith(b"hello world")

@@ -26,6 +26,12 @@ TS_HEADERS = [
     (b"access-control-allow-origin", b"*"),
 ]
 M3U8_TYPE = b"application/vnd.apple.mpegurl"
+PLAYLIST_HEADERS = [(b"cache-control", b"no-cache"), (b"access-control-allow-origin", b"*")]
+SEGMENT_HEADERS = [
+    (b"content-type", b"video/mp2t"),
+    (b"cache-control", b"max-age=60"),
+    (b"access-control-allow-origin", b"*"),
+]
 
 
 class MediaService:
@@ -63,17 +69,21 @@ class MediaService:
             await packager.wait_segments(1, self._relay.start_wait_s + self._hls_settings.segment_seconds * 2)
             channel.touch_lease(lease_key, self._hls_settings.viewer_lease_s)
         body = packager.playlist(uri)
-        responder.send_simple(200, body, M3U8_TYPE, [(b"cache-control", b"no-cache")])
+        responder.send_simple(200, body, M3U8_TYPE, PLAYLIST_HEADERS)
 
-    def serve_segment(self, channel_id: ChannelId, seq: int, lease_key: str, responder: Responder) -> bool:
-        """Send segment ``seq`` if it is still in memory; False when it is not (the caller answers 404)."""
+    def serve_segment(
+        self, channel_id: ChannelId, seq: int, lease_key: str, responder: Responder, *, head: bool = False
+    ) -> bool:
+        """Send segment ``seq`` (only its head for HEAD) if it is still in memory; False when it is not (the
+        caller answers 404)."""
         channel = self.hub.get(channel_id)
         packager = self.hls.get(channel_id) if channel is not None else None
         segment = packager.segment(seq) if packager is not None else None
         if channel is None or segment is None:
             return False
         channel.touch_lease(lease_key, self._hls_settings.viewer_lease_s)
-        responder.start(200, [(b"content-type", b"video/mp2t"), (b"cache-control", b"max-age=60")], length=segment.size)
-        responder.write_parts(segment.parts)
+        responder.start(200, SEGMENT_HEADERS, length=segment.size)
+        if not head:
+            responder.write_parts(segment.parts)
         responder.end()
         return True

@@ -71,5 +71,8 @@ class TestStreamRoutes:
 
     async def segment(self, request: Request, responder: Responder, params: Mapping[str, str]) -> None:
         channel_id = _channel_id(params["cid"])
-        if not self._media.serve_segment(channel_id, int(params["seq"]), _lease_key(request, channel_id), responder):
+        lease = _lease_key(request, channel_id)
+        if not self._media.serve_segment(
+            channel_id, int(params["seq"]), lease, responder, head=request.method == "HEAD"
+        ):
             raise NotFound("segment not available")

@@ -110,7 +110,7 @@ class Responder:
 
     # -- body ------------------------------------------------------------------------------------------
     def write(self, data: bytes) -> None:
-        if not data:
+        if not data or self._request.method == "HEAD":
             return
         self.bytes_sent += len(data)
         if self._chunked:
@@ -132,7 +132,7 @@ class Responder:
         if self.finished:
             return
         self.finished = True
-        if self._chunked:
+        if self._chunked and self._request.method != "HEAD":
             self._conn.write_raw(b"0\r\n\r\n")
         if self._close_after:
             self._conn.close()

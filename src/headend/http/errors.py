@@ -14,6 +14,7 @@ _STATUS: tuple[tuple[type[errors.HeadendError], int], ...] = (
     (errors.NotFound, 404),
     (errors.Conflict, 409),
     (errors.AuthFailed, 401),
+    (errors.NotAcceptable, 406),
     (errors.TooManyConnections, 403),
     (errors.Forbidden, 403),
     (errors.ChannelUnavailable, 503),

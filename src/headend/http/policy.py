@@ -11,3 +11,5 @@ class Policy(StrEnum):
         "test-routes"  # unauthenticated operator/test media routes, served only when delivery.test_routes is on
     )
     OPERATOR = "operator"  # the operator API token (Authorization: Bearer …)
+    SUBSCRIBER = "subscriber"  # subscriber line credentials in the query/form (or path), checked by the endpoint
+    SEGMENT_TOKEN = "segment-token"  # a signed, short-lived HLS segment token in the URL (headend.auth.tokens)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
+import headend.catalog.subscriber_models  # noqa: F401 - registers the subscriber tables on Base.metadata
 from headend.catalog.models import Base
 
 config = context.config
