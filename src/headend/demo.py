@@ -101,13 +101,21 @@ async def ensure_channels(store: ChannelStore, loops: dict[int, Path]) -> list[C
     """Create the demo channels once; return their ids in order."""
     existing = {c.tvg_id: c.id for c in await store.list_channels()}
     profile = await store.get_profile_by_name("remux")
+    category = await store.ensure_category("live", "Demo channels")
     ids = []
     for demo in DEMO_CHANNELS:
         if demo.tvg_id in existing:
             ids.append(existing[demo.tvg_id])
             continue
         channel = await store.create_channel(
-            ChannelInput(name=demo.name, number=demo.number, tvg_id=demo.tvg_id, on_demand=True, profile_id=profile.id)
+            ChannelInput(
+                name=demo.name,
+                number=demo.number,
+                tvg_id=demo.tvg_id,
+                category_id=category.id,
+                on_demand=True,
+                profile_id=profile.id,
+            )
         )
         await store.add_source(
             channel.id, SourceInput(kind="file", url=str(loops[demo.number].resolve()), label=demo.name)

@@ -59,7 +59,6 @@ _SHORT: Final = "/(?!(?:" + "|".join(RESERVED_FIRST_SEGMENTS) + ")/)"
 _BAD_ESCAPES: Final = re.compile(rb"%(?:2f|5c|00)", re.IGNORECASE)
 
 
-
 @dataclass(frozen=True, slots=True)
 class StreamAccess:
     """A stream request that passed authentication, the allow-lists and the entitlement check."""
