@@ -34,11 +34,11 @@ async def test_m3u_plus_golden(world: World) -> None:
     expected = (
         f'#EXTM3U x-tvg-url="{guide}" url-tvg="{guide}"\n'
         f'#EXTINF:-1 tvg-id="campus.tv" tvg-name="Campus TV" tvg-logo="{LOGO}" tvg-chno="1" group-title="News",'
-        f"Campus TV\n{base}/alice/{PASSWORD}/{ids['campus']}.ts\n"
+        f"Campus TV\n{base}/live/alice/{PASSWORD}/{ids['campus']}.ts\n"
         '#EXTINF:-1 tvg-id="sports.one" tvg-name="Sports One" tvg-logo="" tvg-chno="5" group-title="Sports",'
-        f"Sports One\n{base}/alice/{PASSWORD}/{ids['sports']}.ts\n"
+        f"Sports One\n{base}/live/alice/{PASSWORD}/{ids['sports']}.ts\n"
         f'#EXTINF:-1 tvg-id="" tvg-name="{hostile}" tvg-logo="" tvg-chno="6" group-title="Uncategorised",'
-        f"{hostile}\n{base}/alice/{PASSWORD}/{ids['hostile']}.ts\n"
+        f"{hostile}\n{base}/live/alice/{PASSWORD}/{ids['hostile']}.ts\n"
     )
     assert await _playlist(world) == expected
     assert await _playlist(world, type="m3u_plus", output="ts") == expected
@@ -55,7 +55,7 @@ async def test_plain_m3u(world: World) -> None:
     text = await _playlist(world, type="m3u", output="m3u8")
     lines = text.splitlines()
     assert lines[0] == "#EXTM3U"
-    assert lines[1:3] == ["#EXTINF:-1,Campus TV", f"{world.base}/alice/{PASSWORD}/{world.channels['campus']}.m3u8"]
+    assert lines[1:3] == ["#EXTINF:-1,Campus TV", f"{world.base}/live/alice/{PASSWORD}/{world.channels['campus']}.m3u8"]
     assert len(lines) == 7
 
 
@@ -214,9 +214,9 @@ async def test_forged_host_header_cannot_reach_the_playlist(world: World) -> Non
     async with world.client() as client:
         for host in ('evil.example"x', "a b", "x.example/path", "user@x.example", "x.example:99999", "-bad-.x"):
             text = (await client.get("/get.php", params=creds(), headers={"host": host})).text
-            assert text.splitlines()[2].startswith(f"http://127.0.0.1:{port}/alice/"), host
+            assert text.splitlines()[2].startswith(f"http://127.0.0.1:{port}/live/alice/"), host
         named = await client.get("/get.php", params=creds(), headers={"host": "TV.Example.org:8000"})
-        assert named.text.splitlines()[2].startswith("http://tv.example.org:8000/alice/")
+        assert named.text.splitlines()[2].startswith("http://tv.example.org:8000/live/alice/")
         v6 = await client.get("/player_api.php", params=creds(), headers={"host": "[::1]:8080"})
         assert v6.json()["server_info"]["url"] == "[::1]"
 
@@ -230,15 +230,15 @@ async def test_public_url_setting_wins(settings: Settings) -> None:
         "url": "tv.example.org", "port": "443", "https_port": "443", "server_protocol": "https", "rtmp_port": "0",
         "timezone": "UTC", "timestamp_now": 0, "time_now": "", "process": True,
     }  # fmt: skip
-    assert f"https://tv.example.org/iptv/alice/{PASSWORD}/" in text
+    assert f"https://tv.example.org/iptv/live/alice/{PASSWORD}/" in text
     assert 'x-tvg-url="https://tv.example.org/iptv/xmltv.php?username=alice&password=' in text
 
 
 async def test_playlist_urls_reach_the_stream_routes(world: World) -> None:
-    """The short form in get.php and pyxtream's /live/ form are routed to the stream routes (which answer 401
+    """The /live/ form in get.php (and pyxtream) and the short form are routed to the stream routes (which answer 401
     to a wrong password; an unrouted path would be a 404)."""
     url = (await _playlist(world)).splitlines()[2]
-    assert url == f"{world.base}/alice/{PASSWORD}/{world.channels['campus']}.ts"
+    assert url == f"{world.base}/live/alice/{PASSWORD}/{world.channels['campus']}.ts"
     async with world.client() as client:
         for path in (
             f"/alice/wrong-password/{world.channels['campus']}.ts",

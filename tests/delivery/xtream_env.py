@@ -143,8 +143,18 @@ class Response:
     writer: asyncio.StreamWriter
 
     async def body(self, timeout: float = 10.0) -> bytes:
+        if self.headers.get("transfer-encoding") == "chunked":
+            return await asyncio.wait_for(self._chunked(), timeout)
         length = int(self.headers.get("content-length", "0"))
         return await asyncio.wait_for(self.reader.readexactly(length), timeout) if length else b""
+
+    async def _chunked(self) -> bytes:
+        out = bytearray()
+        while size := int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16):
+            out += await self.reader.readexactly(size)
+            await self.reader.readexactly(2)
+        await self.reader.readuntil(b"\r\n")
+        return bytes(out)
 
     def close(self) -> None:
         self.writer.close()
@@ -169,7 +179,8 @@ async def request(
 ) -> Response:
     raw = path.encode("latin-1") if isinstance(path, str) else path
     reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=1 << 22)
-    head = b"%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: %s\r\n\r\n" % (method.encode(), raw, ua.encode())
+    host = b"127.0.0.1:%d" % port
+    head = b"%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: %s\r\n\r\n" % (method.encode(), raw, host, ua.encode())
     writer.write(head)
     await writer.drain()
     try:

@@ -20,13 +20,13 @@ def test_golden_m3u_plus() -> None:
         'url-tvg="http://tv.example.org:8080/xmltv.php?username=u&password=p"\n'
         '#EXTINF:-1 tvg-id="campus.tv" tvg-name="Campus TV" tvg-logo="http://l/7.png" tvg-chno="1" '
         'group-title="News",Campus TV\n'
-        "http://tv.example.org:8080/u/p/7.ts\n"
+        "http://tv.example.org:8080/live/u/p/7.ts\n"
     )
 
 
 def test_golden_plain_m3u_and_hls_urls() -> None:
     plain = LivePlaylist(base_url="https://tv.example.org", username="u", password="p", extension="m3u8", kind="m3u")
-    assert _text([CAMPUS], plain) == "#EXTM3U\n#EXTINF:-1,Campus TV\nhttps://tv.example.org/u/p/7.m3u8\n"
+    assert _text([CAMPUS], plain) == "#EXTM3U\n#EXTINF:-1,Campus TV\nhttps://tv.example.org/live/u/p/7.m3u8\n"
 
 
 def test_empty_playlist_is_just_the_header() -> None:
@@ -54,13 +54,13 @@ def test_hostile_values_stay_inside_their_line_and_attribute() -> None:
     assert "group-title=\"g'" in info
     assert "h\uff1d1" in info
     assert 'tvg-logo="http://l/\'onerror"' in info
-    assert lines[2] == "http://tv.example.org:8080/u/p/1.ts"
+    assert lines[2] == "http://tv.example.org:8080/live/u/p/1.ts"
 
 
 def test_credentials_are_percent_encoded_in_urls() -> None:
     odd = LivePlaylist(base_url="http://h", username="a@b c/d", password='p"&x=\n', extension="ts")
     text = _text([CAMPUS], odd)
-    assert "http://h/a@b%20c%2Fd/p%22%26x%3D%0A/7.ts" in text  # "@" may stay: usernames may hold it
+    assert "http://h/live/a@b%20c%2Fd/p%22%26x%3D%0A/7.ts" in text  # "@" may stay: usernames may hold it
     assert 'x-tvg-url="http://h/xmltv.php?username=a%40b+c%2Fd&password=p%22%26x%3D%0A"' in text
     assert len(text.splitlines()) == 3
 

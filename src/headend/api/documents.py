@@ -3,7 +3,7 @@
 Players get a status code and a short text when they may not have the document: 401 for bad credentials
 (unknown user and wrong password alike), 403 for an inactive line or a client outside its allow-lists,
 400 for a ``type``/``output`` Headend does not serve, 403 for an output the line may not use.
-Playlist URLs use the public base URL (:mod:`headend.api.endpoint`) and the short live form ``/U/P/ID.ext``
+Playlist URLs use the public base URL (:mod:`headend.api.endpoint`) and the ``/live/U/P/ID.ext`` form
 (what XUI writes, served by the stream routes); the header's ``x-tvg-url`` points at ``xmltv.php``.
 
 Both are built from per-entitlement parts kept per catalog version: the playlist's escaped entries (a line's

@@ -53,9 +53,11 @@ class LivePlaylist:
 
     @property
     def url_prefix(self) -> str:
-        """``{base}/U/P/``: the short live form XUI writes into playlists (contract §1.1). Credentials are
-        percent-encoded, except ``@`` (legal in a path segment, and allowed in usernames)."""
-        return f"{self.base_url}/{quote(self.username, safe='@')}/{quote(self.password, safe='@')}/"
+        """``{base}/live/U/P/``: the ``/live/`` form, which every client accepts (TiviMate and IMPlayer require it,
+        Kodi's catch-up regex allows it; contract §1.1, §1.11, §1.14) and which no username can shadow — the short
+        ``/U/P/ID`` form XUI writes is served too. Credentials are percent-encoded, except ``@`` (legal in a path
+        segment, and allowed in usernames)."""
+        return f"{self.base_url}/live/{quote(self.username, safe='@')}/{quote(self.password, safe='@')}/"
 
     @property
     def xmltv_url(self) -> str:
