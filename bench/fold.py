@@ -39,6 +39,13 @@ def common(rs: list[Row]) -> Row:
             [dig(r, "measure", "cpu_pct", "source", default=0.0) for r in rs if dig(r, "pids", "source") != []]
         ),
         "client_cpu": spread([dig(r, "measure", "cpu_pct", "client", default=0.0) for r in rs]),
+        "cpu_per_gbps": spread(
+            [
+                dig(r, "measure", "cpu_pct", "server", default=0.0) / (r["client"]["aggregate_bps"] / 1e9)
+                for r in rs
+                if dig(r, "client", "aggregate_bps")
+            ]
+        ),
         "rss_max_mib": spread([dig(r, "measure", "rss", "server", "max_mib", default=0.0) for r in rs]),
         "rss_growth_mib": max(
             dig(r, "measure", "rss", "server", "last_mib", default=0.0)

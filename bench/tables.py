@@ -21,10 +21,11 @@ def ms(v: float | None) -> str:
     return "-" if v is None else f"{1000 * v:.0f} ms" if v >= 0.01 else f"{1000 * v:.1f} ms"
 
 
-def cpu_ratio(a: Row | None, b: Row | None) -> float | None:
-    if not a or not b or not a.get("server_cpu") or not b.get("server_cpu"):
+def cpu_ratio(a: Row | None, b: Row | None, key: str = "server_cpu") -> float | None:
+    """Median CPU of ``a`` ÷ that of ``b`` (``key="cpu_per_gbps"``: per delivered Gb/s)."""
+    if not a or not b or not a.get(key) or not b.get(key):
         return None
-    x, y = a["server_cpu"]["median"], b["server_cpu"]["median"]
+    x, y = a[key]["median"], b[key]["median"]
     return None if x is None or not y else x / y
 
 
@@ -137,7 +138,9 @@ def decision_section(s1: dict[str, dict[str, Row]]) -> list[str]:
         "The same relay idea (one ffmpeg `-c copy`, 188-aligned ~64 KiB shared chunks) behind two response "
         "paths. Headend writes shared chunks to every viewer's transport from its own httptools/uvloop "
         "server; `bench/asgi_relay.py` hands the chunks to one `StreamingResponse` generator per viewer, "
-        "woken through an `asyncio.Condition`, on uvicorn (uvloop + httptools). Both pinned to CPU0."
+        "woken through an `asyncio.Condition`, on uvicorn (uvloop + httptools), which frames the endless body with "
+        "chunked transfer encoding (Headend sends it raw, `Connection: close`). Both pinned to CPU0, same source, "
+        "same window; `fw runs` = how many runs of the framework path are folded in."
     )
     lines.append("")
     rows = []
@@ -180,7 +183,9 @@ def s3_section(s3: dict[str, dict[str, Row]]) -> list[str]:
     lines.append(
         "CPU = the Headend process vs the nginx master + worker (ffmpeg's HLS muxer that writes nginx's files "
         "is reported as its source). TTFB = request written → first response byte, per segment, p95/p99 over "
-        "the window (median of runs)."
+        "the window (median of runs). The source loops every 60 s and both segmenters (Headend's and ffmpeg's) "
+        "make one 4 s segment at the loop point, so a 30 s window carries 14 or 15 new segments per player; "
+        "*per Gb/s* divides each run's CPU by the bytes it actually delivered."
     )
     lines.append("")
     rows = []
@@ -192,6 +197,7 @@ def s3_section(s3: dict[str, dict[str, Row]]) -> list[str]:
                 pct(h and h["server_cpu"]),
                 pct(x and x["server_cpu"]),
                 fmt_ratio(cpu_ratio(h, x)),
+                fmt_ratio(cpu_ratio(h, x, "cpu_per_gbps")),
                 " / ".join(
                     "-" if not s else f"{ms(s['ttfb_p95']['median'])}, {ms(s['ttfb_p99']['median'])}" for s in (h, x)
                 ),
@@ -206,6 +212,7 @@ def s3_section(s3: dict[str, dict[str, Row]]) -> list[str]:
             "Headend CPU",
             "nginx CPU",
             "ours/nginx",
+            "ours/nginx per Gb/s",
             "seg TTFB p95, p99 (H / nginx)",
             "late H / N",
             "stale H / N",

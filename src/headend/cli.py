@@ -13,7 +13,7 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -110,10 +110,10 @@ def cmd_channel(args: argparse.Namespace, settings: Settings) -> int:
 async def _channel_action(args: argparse.Namespace, store: ChannelStore) -> int:
     actions = {
         "list": _channel_list, "add": _channel_add, "show": _channel_show,
-        "add-source": _channel_add_source, "delete": _channel_delete,
+        "add-source": _channel_add_source, "delete": _channel_delete, "import-m3u": _channel_import,
     }  # fmt: skip
     await actions[args.action](args, store)
-    return 0
+    return int(getattr(args, "exit_code", 0))
 
 
 async def _channel_list(args: argparse.Namespace, store: ChannelStore) -> None:
@@ -145,6 +145,39 @@ async def _channel_show(args: argparse.Namespace, store: ChannelStore) -> None:
 async def _channel_add_source(args: argparse.Namespace, store: ChannelStore) -> None:
     record = await store.add_source(args.id, source_input(args.url))
     _emit(args, [_source_row(record)], ["id", "position", "kind", "url"])
+
+
+def _open_import(path: Path, max_bytes: int) -> BinaryIO:
+    if not path.is_file():
+        raise ConfigError(f"no such file: {path}")
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise ConfigError(f"{path} is {size} bytes, more than --max-bytes {max_bytes}")
+    return path.open("rb")
+
+
+async def _channel_import(args: argparse.Namespace, store: ChannelStore) -> None:
+    from headend.importing import Importer, ImportReport
+    from headend.playlists.m3u_parse import parse
+
+    path: Path = args.file
+
+    def progress(report: ImportReport) -> None:
+        sys.stderr.write(f"\r  {report.entries} entries read, {report.channels_created} channels created ...")
+        sys.stderr.flush()
+
+    with _open_import(path, args.max_bytes) as stream:  # a CLI run: reading the file on the loop is fine
+        report = await Importer(store, dry_run=args.dry_run).run(parse(stream), progress)
+    sys.stderr.write("\r" + " " * 70 + "\r")
+    summary = {k: getattr(report, k) for k in ("entries", "channels_created", "sources_added", "unchanged")}
+    summary["problems"] = len(report.problems)
+    _emit(args, [summary], list(summary))
+    for problem in report.problems[:50]:
+        sys.stderr.write(f"{path}:{problem.line}: {problem.message}\n")
+    if len(report.problems) > 50:
+        sys.stderr.write(f"... and {len(report.problems) - 50} more problems\n")
+    if report.problems:
+        args.exit_code = 1
 
 
 async def _channel_delete(args: argparse.Namespace, store: ChannelStore) -> None:
@@ -224,6 +257,13 @@ def _channel_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     src.add_argument("--json", action="store_true")
     delete = actions.add_parser("delete")
     delete.add_argument("id", type=int)
+    imp = actions.add_parser(
+        "import-m3u", help="import an M3U of sources: one channel per name, repeats become backups"
+    )
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--dry-run", action="store_true", help="validate every entry, write nothing")
+    imp.add_argument("--max-bytes", type=int, default=200 * 1024 * 1024, help="refuse larger files (default 200 MiB)")
+    imp.add_argument("--json", action="store_true")
 
 
 def _cli_overrides(args: argparse.Namespace, settings: Settings) -> Settings:
