@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import resource
 import signal
 import socket
 
@@ -139,8 +140,21 @@ async def serve(settings: Settings, *, ready: asyncio.Event | None = None) -> No
                 loop.remove_signal_handler(sig)
 
 
+def raise_open_file_limit() -> int:
+    """Lift the soft RLIMIT_NOFILE to the hard limit: every viewer is a socket (Debian's soft default is 1024)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
 def run(settings: Settings) -> None:
     """Blocking entry point: uvloop when available."""
+    limit = raise_open_file_limit()
+    if limit < settings.http.max_connections + 256:
+        logger.warning("open-file limit is %d: fewer viewers than http.max_connections can connect", limit)
     try:
         import uvloop
 

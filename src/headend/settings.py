@@ -41,6 +41,9 @@ class HttpSettings:
     max_header_bytes: int = _s(65536, "Largest request head accepted; larger ones get 431.")
     max_body_bytes: int = _s(16 * 1024 * 1024, "Largest request body accepted; larger ones get 413.")
     shutdown_timeout: float = _s(5.0, "Seconds in-flight requests get to finish on shutdown.")
+    max_connections: int = _s(
+        16384, "Open client connections above which new ones are answered 503 and closed (also raise `ulimit -n`)."
+    )
 
 
 @dataclass(frozen=True, slots=True)

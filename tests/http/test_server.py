@@ -168,3 +168,17 @@ async def test_head_of_a_streamed_response_keeps_the_connection_usable(server: H
     assert first.startswith(b"HTTP/1.1 200")
     assert rest.startswith(b"HTTP/1.1 200"), rest[:80]
     assert rest.endswith(b"hello world")
+
+
+async def test_connections_over_the_cap_get_503() -> None:
+    capped = HttpServer(HttpSettings(port=0, max_connections=2), app=APP, router=NativeRouter())
+    await capped.start()
+    try:
+        held = [await asyncio.open_connection("127.0.0.1", capped.port) for _ in range(2)]
+        await asyncio.sleep(0.05)
+        data = await raw(capped, b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert data.startswith(b"HTTP/1.1 503")
+        for _reader, writer in held:
+            writer.close()
+    finally:
+        await capped.aclose()

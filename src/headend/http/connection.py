@@ -202,6 +202,12 @@ class HttpConnection(asyncio.Protocol):
         self._transport = cast(asyncio.Transport, transport)  # uvloop's transports are not asyncio subclasses
         peer = transport.get_extra_info("peername")
         self._client = (str(peer[0]), int(peer[1])) if isinstance(peer, tuple) else None
+        if len(self._state.connections) >= self._settings.max_connections:
+            body = b"server busy\n"
+            head = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\nconnection: close\r\n"
+            self._transport.write(head + b"content-length: %d\r\n\r\n" % len(body) + body)
+            self.close()
+            return
         self._state.connections.add(self)
         self._arm_timer(self._settings.header_timeout)
 
