@@ -1,7 +1,10 @@
-"""Turn a results JSON into docs/benchmarks.md: ``python -m bench.report bench/results/X.json``.
+"""Turn a results JSON into docs/benchmarks.md: ``python -m bench.report bench/results/X.json [Y.json …]``.
 
 :func:`render` writes the document: machine, method, the targets with pass/fail, one table per scenario
-(:mod:`bench.tables`), the server-path decision and what was odd. Runs are folded by :mod:`bench.fold`.
+(:mod:`bench.tables`, S8/S9: :mod:`bench.api_report`), the server-path decision and what was odd. Runs are
+folded by :mod:`bench.fold`. :func:`combine` fills the scenarios a run skipped from the latest saved full run
+that has them (each such section names the run it comes from); more files on the command line are grafted
+onto the first explicitly.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import json
 import sys
 from pathlib import Path
 
+from bench import api_report
 from bench.fold import LABELS, Row, dig, summarize_s1, summarize_s3
 from bench.tables import (
     by_n,
@@ -67,6 +71,8 @@ def _targets(res: Row) -> list[list[str]]:
     if "leaked_after_stop" in s6:
         leaked = len(s6.get("leaked_during", [])) + len(s6.get("leaked_after_stop", []))
         rows.append(["Cold start: leaked ffmpeg processes = 0", str(leaked), verdict(leaked == 0)])
+    if "s8" in sc or "s9" in sc:
+        rows += api_report.targets(sc)
     return rows
 
 
@@ -124,6 +130,7 @@ def _observations(res: Row) -> list[str]:
             "process, so the other work does not land in them, but the server then shares its core: treat those "
             "runs with care."
         )
+    lines += api_report.odd(res.get("scenarios", {}))
     if len(lines) == 2:
         lines.append("- Nothing: no failed or discarded runs, no drops, stalls or errors, nothing on Headend's stderr.")
     return [*lines, *_memory(records), ""]
@@ -227,6 +234,7 @@ def render(res: Row, json_path: Path) -> str:
         "`python -m bench.report FILE` re-renders this page). Scenarios and anchors: "
         "`../shared/docs/performance.md` §5; earlier throwaway measurements on this VM: "
         "`../shared/docs/environment.md` §3-4.",
+        *_grafted(res),
         "",
     ]
     if res.get("interrupted"):
@@ -242,6 +250,10 @@ def render(res: Row, json_path: Path) -> str:
         lines += s5_section(sc["s5"])
     if "s6" in sc:
         lines += s6_section(sc["s6"])
+    if "s8" in sc:
+        lines += api_report.s8_section(sc["s8"])
+    if "s9" in sc:
+        lines += api_report.s9_section(sc["s9"])
     lines += _observations(res)
     notes = [*(plan.get("notes") or []), *_timing_note(res)]
     if notes:
@@ -249,19 +261,114 @@ def render(res: Row, json_path: Path) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = argv if argv is not None else sys.argv[1:]
-    if len(args) != 1:
-        print("usage: python -m bench.report bench/results/FILE.json")
-        return 2
-    path = Path(args[0]).resolve()
-    res = json.loads(path.read_text(encoding="utf-8"))
-    root = Path(__file__).resolve().parent.parent
+def _grafted(res: Row) -> list[str]:
+    """One sentence per other run whose scenarios this page shows."""
+    runs: dict[str, tuple[Row, list[str]]] = {}
+    for key, rec in res.get("scenarios", {}).items():
+        src = rec.get("provenance") if isinstance(rec, dict) else None
+        if src:
+            runs.setdefault(str(src.get("json")), (src, []))[1].append(key.upper())
+    out = []
+    for src, keys in runs.values():
+        took = f", took {src['elapsed_s'] / 60:.1f} min" if src.get("elapsed_s") else ""
+        out.append(
+            f"{' and '.join(keys)} come from another run: `python -m bench.run --scenario {src.get('scenarios')}` "
+            f"on {src.get('date')}{took}, raw results `{src.get('json')}` (`python -m bench.report` with both files "
+            "re-renders this page)."
+        )
+    return ["", " ".join(out)] if out else []
+
+
+CLASSIC = ("s1", "s3", "s5", "s6")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _rel(path: Path) -> str:
+    return str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
+
+
+def load(path: Path) -> Row | None:
+    """A saved results file with its S1/S3 summaries re-folded (None when unreadable)."""
+    try:
+        res: Row = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
     for key, fold in (("s1", summarize_s1), ("s3", summarize_s3)):
         if key in res.get("scenarios", {}):
             res["scenarios"][key]["summary"] = fold(res["scenarios"][key]["runs"])
-    doc = root / "docs" / "benchmarks.md"
-    doc.write_text(render(res, path.relative_to(root) if path.is_relative_to(root) else path), encoding="utf-8")
+    return res
+
+
+def latest_with(results_dir: Path, scenario: str, skip: Path) -> tuple[Path, Row] | None:
+    """The newest full (not ``--quick``, not interrupted) saved run that measured ``scenario``."""
+    for path in sorted(results_dir.glob("*.json"), reverse=True):  # names are UTC timestamps
+        if path.resolve() == skip.resolve() or path.name.endswith("-quick.json"):
+            continue
+        res = load(path)
+        if res and scenario in res.get("scenarios", {}) and not res.get("interrupted"):
+            return path, res
+    return None
+
+
+def graft(base: Row, extra: Row, extra_path: Path, keys: list[str]) -> Row:
+    """``base`` with the scenarios ``keys`` of ``extra``, each marked with the run it comes from."""
+    out = {**base, "scenarios": dict(base.get("scenarios", {}))}
+    for key in keys:
+        out["scenarios"][key] = {
+            **extra["scenarios"][key],
+            "provenance": {
+                "json": _rel(extra_path),
+                "date": dig(extra, "machine", "date"),
+                "git": dig(extra, "machine", "git"),
+                "elapsed_s": extra.get("elapsed_s"),
+                "scenarios": ",".join(dig(extra, "plan", "scenarios", default=[]) or []),
+            },
+        }
+    return out
+
+
+def combine(res: Row, path: Path, results_dir: Path) -> tuple[Row, Path]:
+    """The page to render for run ``res`` (saved at ``path``) and the results file it is generated from.
+
+    A full run that skipped S1-S6 is grafted onto the latest full run that has them; one that skipped S8/S9
+    gets them from the latest full run that has them. ``--quick`` runs render alone."""
+    if dig(res, "plan", "quick"):
+        return res, path
+    have = set(res.get("scenarios", {}))
+    if not have & set(CLASSIC):
+        found = latest_with(results_dir, "s1", path)
+        if found is not None:
+            return graft(found[1], res, path, sorted(have)), found[0]
+        return res, path
+    for key in ("s8", "s9"):
+        if key not in have:
+            other = latest_with(results_dir, key, path)
+            if other is not None:
+                res = graft(res, other[1], other[0], [key])
+    return res, path
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = argv if argv is not None else sys.argv[1:]
+    if not args:
+        print("usage: python -m bench.report bench/results/FILE.json [MORE.json …]  (later files: their scenarios)")
+        return 2
+    paths = [Path(a).resolve() for a in args]
+    res = load(paths[0])
+    if res is None:
+        print(f"cannot read {paths[0]}")
+        return 2
+    path = paths[0]
+    if len(paths) == 1:
+        res, path = combine(res, path, paths[0].parent)
+    for extra_path in paths[1:]:
+        extra = load(extra_path)
+        if extra is None:
+            print(f"cannot read {extra_path}")
+            return 2
+        res = graft(res, extra, extra_path, sorted(extra.get("scenarios", {})))
+    doc = ROOT / "docs" / "benchmarks.md"
+    doc.write_text(render(res, Path(_rel(path))), encoding="utf-8")
     print(f"wrote {doc}")
     return 0
 

@@ -1,9 +1,13 @@
 """``make bench`` = ``python -m bench.run``: run the scenarios, save raw JSON, regenerate docs/benchmarks.md.
 
-    python -m bench.run                       # full: S1, S3, S5, S6 against Headend and the peers
+    python -m bench.run                       # full: S1, S3, S5, S6, S8, S9 against Headend and the peers
     python -m bench.run --quick               # smoke run: fewer viewers, shorter windows, one run each
     python -m bench.run --scenario s1 --viewers 100,500 --seconds 20 --runs 3 --systems headend,vlc
+    python -m bench.run --scenario s8,s9      # client API (bench/api_bench.py): Headend vs a static nginx
     python -m bench.report bench/results/X.json   # re-render the doc from saved results
+
+A run of some scenarios only renders the page with the others taken from the latest saved full run that has
+them (``bench.report.combine``), so docs/benchmarks.md always shows every scenario.
 
 The orchestrator pins itself to CPU1 (with the load generator and every source ffmpeg); every system under
 test runs on CPU0. All processes it starts are stopped at the end, on error, on Ctrl-C and on SIGTERM.
@@ -18,23 +22,25 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+from bench.api_bench import ApiBench, ApiPlan
 from bench.fold import summarize_s1, summarize_s3
 from bench.latency import run_cold, run_zap
 from bench.load import LoadSpec, run_load
 from bench.machine import machine_info
 from bench.media import Source, ensure_source
 from bench.procs import ROOT, Procs, install_sigterm, pin_self
-from bench.report import render
+from bench.report import combine, render
 from bench.systems import AsgiRelay, BenchError, Headend, NginxHls, System, Vlc
 
 RESULTS = ROOT / "bench" / "results"
 DOC = ROOT / "docs" / "benchmarks.md"
 ALL_SYSTEMS = ("headend", "vlc", "asgi", "nginx")
+ALL_SCENARIOS = ("s1", "s3", "s5", "s6", "s8", "s9")
 
 
 def _ints(text: str) -> list[int]:
@@ -44,11 +50,11 @@ def _ints(text: str) -> list[int]:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="short smoke run (one run, small N, 10 s windows)")
-    p.add_argument("--scenario", default="s1,s3,s5,s6", help="comma-separated subset of s1,s3,s5,s6")
+    p.add_argument("--scenario", default=",".join(ALL_SCENARIOS), help="comma-separated subset of s1,s3,s5,s6,s8,s9")
     p.add_argument("--viewers", type=_ints, help="N for S1 and S3 (default S1 100,500,1000; S3 500,1000)")
-    p.add_argument("--seconds", type=float, help="measurement window (default 30; quick 10)")
+    p.add_argument("--seconds", type=float, help="measurement window (default 30, S8/S9 20; quick 10, S8/S9 5)")
     p.add_argument("--warmup", type=float, help="warm-up before the window (default 5; quick 3)")
-    p.add_argument("--runs", type=int, help="runs per system and N (default 3; quick 1)")
+    p.add_argument("--runs", type=int, help="runs per system and N, S8/S9 runs (default 3; quick 1)")
     p.add_argument("--asgi-runs", type=int, help="runs of the uvicorn+Starlette relay per N (default 1)")
     p.add_argument("--systems", default=",".join(ALL_SYSTEMS), help="subset of headend,vlc,asgi,nginx")
     p.add_argument("--zaps", type=int, help="sequential warm zaps (default 200; quick 30)")
@@ -79,6 +85,7 @@ class Plan:
     idle_grace: float
     max_redo: int
     quick: bool
+    api: ApiPlan = field(default_factory=ApiPlan)  # S8 and S9
     peer_zap_cap_s: float = 60.0
     cuts: dict[str, dict[int, int]] = field(default_factory=dict)  # scenario -> N -> runs (fewer than `runs`)
     notes: list[str] = field(default_factory=list)
@@ -99,7 +106,7 @@ class Plan:
             total += 30.0 + self.peer_zap_cap_s + 10.0 * self.waves
         if "s6" in self.scenarios:
             total += 10.0 + self.cold_cycles * (self.idle_grace + 1.0)
-        return total
+        return total + self.api.estimate_s(self.scenarios)
 
 
 def make_plan(args: argparse.Namespace) -> Plan:
@@ -110,14 +117,15 @@ def make_plan(args: argparse.Namespace) -> Plan:
 
     scenarios = [s.strip().lower() for s in args.scenario.split(",") if s.strip()]
     systems = [s.strip().lower() for s in args.systems.split(",") if s.strip()]
-    unknown = [s for s in scenarios if s not in ("s1", "s3", "s5", "s6")] + [s for s in systems if s not in ALL_SYSTEMS]
+    unknown = [s for s in scenarios if s not in ALL_SCENARIOS] + [s for s in systems if s not in ALL_SYSTEMS]
     if unknown:
         raise SystemExit(f"unknown scenario or system: {', '.join(unknown)}")
     runs = pick(args.runs, 3, 1)
     cuts: dict[str, dict[int, int]] = {}
     notes: list[str] = []
-    if not q and args.runs is None and args.viewers is None and runs > 2:
-        # Budget: the full run should stay near 25 minutes on the 2-vCPU VM.
+    classic = any(s in scenarios for s in ("s1", "s3", "s5"))
+    if classic and not q and args.runs is None and args.viewers is None and runs > 2:
+        # Budget: S1-S6 should stay near 25 minutes on the 2-vCPU VM (S8 and S9 add about 12).
         cuts = {"s1": {100: 2}, "s3": {500: 2}}
         notes.append(
             "Cut to keep the full run near 25 minutes: S1 at N=100 and S3 at N=500 ran 2 times instead of 3; "
@@ -140,6 +148,7 @@ def make_plan(args: argparse.Namespace) -> Plan:
         idle_grace=args.idle_grace,
         max_redo=args.max_redo if not q else 0,
         quick=q,
+        api=ApiPlan.make(q, args.runs, args.seconds),
         cuts=cuts,
         notes=notes,
     )
@@ -162,6 +171,7 @@ class Bench:
         }
         self.systems = {name: make() for name, make in kinds.items()}
         self.cold_port = port_base + len(ALL_SYSTEMS)
+        self.api = ApiBench(plan.api, procs, tmp, port_base)  # ports port_base + 10, 11, 12
 
     def usable(self, name: str) -> bool:
         return name in self.plan.systems and name not in self.broken
@@ -223,6 +233,12 @@ class Bench:
                 print(f"  S5 {name:8s} {_zap_line(rec)}", flush=True)
                 out[name] = rec
         return out
+
+    def s8(self) -> dict[str, Any]:
+        return self.api.s8()
+
+    def s9(self) -> dict[str, Any]:
+        return self.api.s9()
 
     def s6(self) -> dict[str, Any]:
         if not self.usable("headend"):
@@ -291,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     out = RESULTS / f"{started.strftime('%Y%m%dT%H%M%SZ')}{'-quick' if plan.quick else ''}.json"
     results: dict[str, Any] = {
         "started": started.isoformat(),
-        "plan": plan.__dict__,
+        "plan": {**plan.__dict__, "api": asdict(plan.api)},
         "estimate_s": plan.estimate_s(),
         "source": source.to_json(),
     }
@@ -317,7 +333,8 @@ def main(argv: list[str] | None = None) -> int:
             results["elapsed_s"] = time.monotonic() - t0
             out.write_text(json.dumps(results, indent=1, default=str), encoding="utf-8")
     if not args.no_doc:
-        DOC.write_text(render(results, out.relative_to(ROOT)), encoding="utf-8")
+        page, page_json = combine(results, out, RESULTS)
+        DOC.write_text(render(page, page_json.relative_to(ROOT)), encoding="utf-8")
     print(f"done in {results['elapsed_s'] / 60:.1f} min: {out.relative_to(ROOT)}", flush=True)
     return 130 if results.get("interrupted") else 0
 
