@@ -137,7 +137,9 @@ class SubscriberSettings:
         120.0, "Lifetime of the signed token in HLS segment URLs; players refresh it with every playlist."
     )
     auth_cache_s: float = _s(
-        5.0, "Seconds a verified (username, password) pair is cached to keep stream requests cheap."
+        5.0,
+        "Seconds a verified (username, password) pair is cached to keep stream requests cheap; after that it is "
+        "served while one background check refreshes it (another process's changes show within twice this).",
     )
 
 

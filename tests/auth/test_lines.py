@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -144,8 +145,31 @@ async def test_verifications_are_cached_for_auth_cache_s(world: World) -> None:
     with pytest.raises(AuthFailed):
         await world.auth.authenticate("alice", "Wr0ng-Password")  # another password is another key
     world.clocks.mono += 0.2
-    await world.auth.authenticate("alice", PASSWORD)
+    await world.auth.authenticate("alice", PASSWORD)  # expired: served once more, refreshed in the background
+    for _ in range(20):
+        await asyncio.sleep(0)
     assert world.lookups == ["alice", "alice", "alice"]
+    await world.auth.authenticate("alice", PASSWORD)
+    assert world.lookups == ["alice", "alice", "alice"], "the refreshed entry serves again"
+
+
+async def test_concurrent_misses_share_one_verification(world: World) -> None:
+    """No herd: when an entry is missing or too old, simultaneous requests wait for one verification."""
+    results = await asyncio.gather(*(world.auth.authenticate("alice", PASSWORD) for _ in range(16)))
+    assert {r.id for r in results} == {results[0].id}
+    assert world.lookups == ["alice"]
+    world.clocks.mono += 11  # past twice the TTL: too old to serve, everyone waits for one fresh check
+    await asyncio.gather(*(world.auth.authenticate("alice", PASSWORD) for _ in range(16)))
+    assert world.lookups == ["alice", "alice"]
+
+
+async def test_a_refresh_that_fails_drops_the_entry(world: World) -> None:
+    await world.auth.authenticate("alice", PASSWORD)
+    line = await world.store.get_line_by_username("alice")
+    await world.store.reset_password(line.id, "N3w-Password")
+    world.auth.invalidate()
+    with pytest.raises(AuthFailed):
+        await world.auth.authenticate("alice", PASSWORD)
 
 
 async def test_a_store_change_or_invalidate_drops_the_cache(world: World) -> None:

@@ -9,6 +9,7 @@ that hold at least one of them.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -18,6 +19,8 @@ from headend.catalog.records import CategoryKind, CategoryRecord, ChannelRecord
 from headend.playlists.m3u import PlaylistChannel
 from headend.playlists.text import usable_epg_id
 from headend.playlists.xmltv import GuideChannel
+
+VERSION_TTL_S = 1.0  # how stale the catalog version may be for changes made by another process
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,14 +52,27 @@ class CatalogSnapshots:
         self._current: CatalogSnapshot | None = None
         self._loading: asyncio.Task[CatalogSnapshot] | None = None
         self._reading: asyncio.Task[int] | None = None
+        self._known: tuple[int, int, float] | None = None  # (version, db writes when read, monotonic time)
 
     async def version(self) -> int:
-        """The catalog version. Concurrent callers share one read: under load one database round trip
-        answers every request that arrives while it runs (a change committed during that read is seen by
-        the next one, so an answer is at most one round trip old)."""
+        """The catalog version, kept in memory: re-read when this process has written since the last read
+        (seen at once) or when the last read is older than :data:`VERSION_TTL_S` (another process's change,
+        e.g. the CLI, is seen within that). Concurrent callers share one read."""
+        known = self._known
+        if known is not None and known[1] == self._writes() and time.monotonic() - known[2] < VERSION_TTL_S:
+            return known[0]
         if self._reading is None or self._reading.done():
-            self._reading = asyncio.ensure_future(self._store.catalog_version())
+            self._reading = asyncio.ensure_future(self._read_version())
         return await asyncio.shield(self._reading)
+
+    async def _read_version(self) -> int:
+        writes, at = self._writes(), time.monotonic()
+        version = await self._store.catalog_version()
+        self._known = (version, writes, at)
+        return version
+
+    def _writes(self) -> int:
+        return self._store.db.writes
 
     async def at(self, version: int) -> CatalogSnapshot:
         """The snapshot of ``version`` or newer (a load already running for an older version is not enough)."""

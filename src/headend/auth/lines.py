@@ -10,13 +10,16 @@ Invariants:
   returns it instead, for the Xtream login answer that must render ``status``.
 * Verified credentials are cached for ``auth_cache_s`` under (username, SHA-256 of the password), so a
   stream request costs a dictionary lookup; any change made through the store (its ``generation``) or
-  :meth:`LineAuthenticator.invalidate` drops the cache. Changes made by another process (the CLI) are seen
-  within ``auth_cache_s``. The status is recomputed on every call, so a line expires on time.
+  :meth:`LineAuthenticator.invalidate` drops the cache. Past ``auth_cache_s`` an entry is served while
+  one background verification refreshes it, and concurrent misses share one verification (no herd when
+  entries expire); changes made by another process (the CLI) are seen within twice ``auth_cache_s``.
+  The status is recomputed on every call, so a line expires on time.
 * Passwords, usernames and addresses are never logged.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 import ipaddress
@@ -92,6 +95,7 @@ class LineAuthenticator:
         self._clock = clock
         self._now = now
         self._cache: dict[tuple[str, bytes], _Entry] = {}
+        self._inflight: dict[tuple[str, bytes], asyncio.Future[_Entry]] = {}
 
     async def authenticate(self, username: str, password: str) -> AuthenticatedLine:
         """The line if it may watch now; AuthFailed for bad credentials, LineInactive otherwise."""
@@ -106,8 +110,9 @@ class LineAuthenticator:
         key = (username, hashlib.sha256(password.encode("utf-8", "surrogatepass")).digest())
         entry = self._cached(key)
         if entry is None:
-            entry = await self._verify(username, password)
-            self._remember(key, entry)
+            entry = await self._verify_once(key, username, password)
+        elif self._clock() - entry.stored_at >= self._ttl and key not in self._inflight:
+            self._refresh_in_background(key, username, password)
         await self._store.touch_last_seen(entry.line.id)
         return AuthenticatedLine(entry.line, entry.entitlement, entry.line.status(self._now()))
 
@@ -116,6 +121,30 @@ class LineAuthenticator:
         self._cache.clear()
 
     # -- internals ------------------------------------------------------------------------------------
+
+    async def _verify_once(self, key: tuple[str, bytes], username: str, password: str) -> _Entry:
+        """Verify, sharing one verification between concurrent requests with the same credentials."""
+        pending = self._inflight.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(self._verify(username, password))
+            self._inflight[key] = pending
+            pending.add_done_callback(functools.partial(self._settle, key))
+        return await asyncio.shield(pending)
+
+    def _settle(self, key: tuple[str, bytes], done: asyncio.Future[_Entry]) -> None:
+        self._inflight.pop(key, None)
+        if done.cancelled():
+            return
+        if done.exception() is None:
+            self._remember(key, done.result())
+        else:
+            self._cache.pop(key, None)  # the password changed or the line is gone: no stale entry serves on
+
+    def _refresh_in_background(self, key: tuple[str, bytes], username: str, password: str) -> None:
+        """Serve the expired entry once more while one verification refreshes it (no expiry herd)."""
+        pending = asyncio.ensure_future(self._verify(username, password))
+        self._inflight[key] = pending
+        pending.add_done_callback(functools.partial(self._settle, key))
 
     async def _verify(self, username: str, password: str) -> _Entry:
         generation = self._store.generation  # before the lookup: a change meanwhile makes the entry stale
@@ -134,10 +163,12 @@ class LineAuthenticator:
         return _Entry(record, entitlement, self._clock(), generation)
 
     def _cached(self, key: tuple[str, bytes]) -> _Entry | None:
+        """A usable entry: same store generation, and younger than twice the TTL (past one TTL it is served
+        while a refresh runs, so other processes' changes are seen within twice ``auth_cache_s``)."""
         entry = self._cache.get(key)
         if entry is None:
             return None
-        if self._clock() - entry.stored_at < self._ttl and entry.generation == self._store.generation:
+        if self._clock() - entry.stored_at < 2 * self._ttl and entry.generation == self._store.generation:
             return entry
         del self._cache[key]
         return None
@@ -153,7 +184,7 @@ class LineAuthenticator:
         """Drop stale entries; if the cache is still full, the oldest half (dicts keep insertion order)."""
         now, generation = self._clock(), self._store.generation
         self._cache = {
-            k: e for k, e in self._cache.items() if now - e.stored_at < self._ttl and e.generation == generation
+            k: e for k, e in self._cache.items() if now - e.stored_at < 2 * self._ttl and e.generation == generation
         }
         if len(self._cache) >= CACHE_MAX_ENTRIES:
             keep = list(self._cache.items())[CACHE_MAX_ENTRIES // 2 :]

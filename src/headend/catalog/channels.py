@@ -64,6 +64,10 @@ class ChannelStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
+    @property
+    def db(self) -> Database:
+        return self._db
+
     @contextlib.asynccontextmanager
     async def _change(self) -> AsyncIterator[AsyncSession]:
         """A write transaction that first bumps the catalog version.

@@ -137,6 +137,7 @@ class Database:
         self._echo = echo
         self._engines: _Engines | None = None
         self._write_lock = asyncio.Lock()
+        self.writes = 0  # committed write transactions through this object
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -231,6 +232,7 @@ class Database:
             with self._translate_errors():
                 async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
                     yield session
+            self.writes += 1  # committed: caches keyed on it see this process's change at once
 
     @contextlib.asynccontextmanager
     async def _writer(self) -> AsyncIterator[None]:
