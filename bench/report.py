@@ -271,8 +271,9 @@ def _grafted(res: Row) -> list[str]:
     out = []
     for src, keys in runs.values():
         took = f", took {src['elapsed_s'] / 60:.1f} min" if src.get("elapsed_s") else ""
+        verb = "come" if len(keys) > 1 else "comes"
         out.append(
-            f"{' and '.join(keys)} come from another run: `python -m bench.run --scenario {src.get('scenarios')}` "
+            f"{' and '.join(keys)} {verb} from another run: `python -m bench.run --scenario {src.get('scenarios')}` "
             f"on {src.get('date')}{took}, raw results `{src.get('json')}` (`python -m bench.report` with both files "
             "re-renders this page)."
         )
