@@ -1,30 +1,7 @@
-"""Fixtures for the HLS tests: the relay tests' ffmpeg-made streams and fake clock."""
+"""Fixtures for the HLS tests: the relay tests' ffmpeg-made streams and fake clock, shared, not copied."""
 
 from __future__ import annotations
 
-import pytest
+from tests.relay.conftest import av_ts, cbr5m_ts, clock, long_gop_ts
 
-from tests.relay import media
-
-
-@pytest.fixture(scope="session")
-def av_ts(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    """10 s of 320x180 H.264 (GOP 1 s) + AAC."""
-    return media.make_media(media.AV, tmp_path_factory)
-
-
-@pytest.fixture(scope="session")
-def long_gop_ts(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    """10 s of H.264 + AAC with a single keyframe."""
-    return media.make_media(media.LONG_GOP, tmp_path_factory)
-
-
-@pytest.fixture(scope="session")
-def cbr5m_ts(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    """60 s of H.264 + AAC muxed at a constant 5 Mb/s."""
-    return media.make_media(media.CBR_5M, tmp_path_factory)
-
-
-@pytest.fixture
-def clock() -> media.FakeClock:
-    return media.FakeClock()
+__all__ = ["av_ts", "cbr5m_ts", "clock", "long_gop_ts"]
