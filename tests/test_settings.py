@@ -42,6 +42,7 @@ def test_toml_then_environment_wins(tmp_path: Path) -> None:
         ("[log]\nlevel = 'loud'\n", {}, "setting log.level"),
         ("[delivery]\ntest_routes = 'maybe'\n", {}, "not a boolean"),
         ("[http\n", {}, "not valid TOML"),
+        ("[subscribers]\ntimezone = 'Mars/Olympus'\n", {}, "is not an IANA timezone"),
     ],
 )
 def test_bad_input_fails_loudly(tmp_path: Path, toml: str, env: dict[str, str], message: str) -> None:

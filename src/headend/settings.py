@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from headend.errors import ConfigError
 
@@ -141,6 +142,14 @@ class SubscriberSettings:
         "Seconds a verified (username, password) pair is cached to keep stream requests cheap; after that it is "
         "served while one background check refreshes it (another process's changes show within twice this).",
     )
+
+    def __post_init__(self) -> None:
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(
+                f"subscribers.timezone: {self.timezone!r} is not an IANA timezone (e.g. Europe/London)"
+            ) from None
 
 
 @dataclass(frozen=True, slots=True)
