@@ -12,7 +12,7 @@ STAMP  := $(VENV)/.installed
 setup: $(STAMP) system-deps
 
 $(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@bash scripts/ensure-venv $(PYTHON) $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)

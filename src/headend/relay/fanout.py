@@ -88,15 +88,18 @@ class Fanout:
         """Called once per chunk, after it was appended to the ring as ``seq``."""
         parts = (chunk.data,)
         size = len(chunk.data)
+        laggards: list[Viewer] = []
         for viewer in self._live:
             if viewer.next_seq == seq and viewer.sink.writable():
                 viewer.sink.write_parts(parts)
                 viewer.next_seq = seq + 1
                 viewer.bytes_sent += size
             else:
-                viewer.lagging = True
-        if any(v.lagging for v in self._live):
-            self._move_laggards()
+                laggards.append(viewer)
+        for viewer in laggards:  # rare: only when a socket is full
+            viewer.lagging = True
+            self._live.discard(viewer)
+            self._lagging.add(viewer)
         if self._waiting and chunk.keyframe:
             for viewer in list(self._waiting):
                 self._waiting.discard(viewer)
@@ -113,11 +116,6 @@ class Fanout:
         viewer.lagging = True
         self._lagging.add(viewer)
         self._catch_up(viewer)
-
-    def _move_laggards(self) -> None:
-        for viewer in [v for v in self._live if v.lagging]:
-            self._live.discard(viewer)
-            self._lagging.add(viewer)
 
     def _evict_lost(self) -> None:
         oldest = self._ring.oldest_seq

@@ -122,6 +122,7 @@ class ChannelHub:
         while True:
             await asyncio.sleep(self._janitor_interval)
             for channel in list(self._channels.values()):
-                if channel.config.on_demand and channel.idle_for() >= self._relay.idle_grace_s:
-                    logger.info("channel %s idle for %.0f s: stopping", channel.id, channel.idle_for())
+                idle = channel.idle_for() if channel.config.on_demand else 0.0
+                if channel.config.on_demand and idle >= self._relay.idle_grace_s:
+                    logger.info("channel %s idle for %.0f s: stopping", channel.id, idle)
                     await self.stop(channel.id)
