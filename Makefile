@@ -9,7 +9,13 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test check lint typecheck bench setup clean
 
-setup: $(STAMP) system-deps
+setup: $(STAMP) system-deps web-assets
+
+# The admin panel's browser libraries (htmx, hls.js) from the npm registry, pinned in web-assets/;
+# copied into src/headend/web/static/vendor/ (gitignored). Without npm the panel says what is missing.
+.PHONY: web-assets
+web-assets:
+	@bash scripts/ensure-web-assets
 
 $(STAMP): pyproject.toml
 	@bash scripts/ensure-venv $(PYTHON) $(VENV)
@@ -25,7 +31,7 @@ demo: SYSTEM_DEPS = ffmpeg
 demo: setup
 	$(BIN)/headend demo
 
-test: SYSTEM_DEPS = ffmpeg test-players
+test: SYSTEM_DEPS = ffmpeg test-players browser
 test: setup
 	bash scripts/check
 	$(BIN)/python -m pytest

@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from bench import api_report
+from bench import api_report, epg_import
 from bench.fold import LABELS, Row, dig, summarize_s1, summarize_s3
 from bench.tables import (
     by_n,
@@ -73,6 +73,8 @@ def _targets(res: Row) -> list[list[str]]:
         rows.append(["Cold start: leaked ffmpeg processes = 0", str(leaked), verdict(leaked == 0)])
     if "s8" in sc or "s9" in sc:
         rows += api_report.targets(sc)
+    if "epg" in sc:
+        rows += epg_import.targets(sc["epg"])
     return rows
 
 
@@ -254,6 +256,8 @@ def render(res: Row, json_path: Path) -> str:
         lines += api_report.s8_section(sc["s8"])
     if "s9" in sc:
         lines += api_report.s9_section(sc["s9"])
+    if "epg" in sc:
+        lines += epg_import.section(sc["epg"])
     lines += _observations(res)
     notes = [*(plan.get("notes") or []), *_timing_note(res)]
     if notes:
@@ -341,7 +345,7 @@ def combine(res: Row, path: Path, results_dir: Path) -> tuple[Row, Path]:
         if found is not None:
             return graft(found[1], res, path, sorted(have)), found[0]
         return res, path
-    for key in ("s8", "s9"):
+    for key in ("s8", "s9", "epg"):
         if key not in have:
             other = latest_with(results_dir, key, path)
             if other is not None:

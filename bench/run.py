@@ -4,6 +4,7 @@
     python -m bench.run --quick               # smoke run: fewer viewers, shorter windows, one run each
     python -m bench.run --scenario s1 --viewers 100,500 --seconds 20 --runs 3 --systems headend,vlc
     python -m bench.run --scenario s8,s9      # client API (bench/api_bench.py): Headend vs a static nginx
+    python -m bench.run --scenario epg        # a 1 GiB XMLTV import (bench/epg_import.py): time and peak RSS
     python -m bench.report bench/results/X.json   # re-render the doc from saved results
 
 A run of some scenarios only renders the page with the others taken from the latest saved full run that has
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.api_bench import ApiBench, ApiPlan
+from bench.epg_import import EpgPlan, run_epg, splice
 from bench.fold import summarize_s1, summarize_s3
 from bench.latency import run_cold, run_zap
 from bench.load import LoadSpec, run_load
@@ -40,7 +42,7 @@ from bench.systems import AsgiRelay, BenchError, Headend, NginxHls, System, Vlc
 RESULTS = ROOT / "bench" / "results"
 DOC = ROOT / "docs" / "benchmarks.md"
 ALL_SYSTEMS = ("headend", "vlc", "asgi", "nginx")
-ALL_SCENARIOS = ("s1", "s3", "s5", "s6", "s8", "s9")
+ALL_SCENARIOS = ("s1", "s3", "s5", "s6", "s8", "s9", "epg")
 
 
 def _ints(text: str) -> list[int]:
@@ -50,7 +52,9 @@ def _ints(text: str) -> list[int]:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="short smoke run (one run, small N, 10 s windows)")
-    p.add_argument("--scenario", default=",".join(ALL_SCENARIOS), help="comma-separated subset of s1,s3,s5,s6,s8,s9")
+    p.add_argument(
+        "--scenario", default=",".join(ALL_SCENARIOS), help="comma-separated subset of s1,s3,s5,s6,s8,s9,epg"
+    )
     p.add_argument("--viewers", type=_ints, help="N for S1 and S3 (default S1 100,500,1000; S3 500,1000)")
     p.add_argument("--seconds", type=float, help="measurement window (default 30, S8/S9 20; quick 10, S8/S9 5)")
     p.add_argument("--warmup", type=float, help="warm-up before the window (default 5; quick 3)")
@@ -86,6 +90,7 @@ class Plan:
     max_redo: int
     quick: bool
     api: ApiPlan = field(default_factory=ApiPlan)  # S8 and S9
+    epg: EpgPlan = field(default_factory=EpgPlan)
     peer_zap_cap_s: float = 60.0
     cuts: dict[str, dict[int, int]] = field(default_factory=dict)  # scenario -> N -> runs (fewer than `runs`)
     notes: list[str] = field(default_factory=list)
@@ -106,6 +111,8 @@ class Plan:
             total += 30.0 + self.peer_zap_cap_s + 10.0 * self.waves
         if "s6" in self.scenarios:
             total += 10.0 + self.cold_cycles * (self.idle_grace + 1.0)
+        if "epg" in self.scenarios:
+            total += self.epg.estimate_s()
         return total + self.api.estimate_s(self.scenarios)
 
 
@@ -149,6 +156,7 @@ def make_plan(args: argparse.Namespace) -> Plan:
         max_redo=args.max_redo if not q else 0,
         quick=q,
         api=ApiPlan.make(q, args.runs, args.seconds),
+        epg=EpgPlan.make(q),
         cuts=cuts,
         notes=notes,
     )
@@ -240,6 +248,9 @@ class Bench:
     def s9(self) -> dict[str, Any]:
         return self.api.s9()
 
+    def epg(self) -> dict[str, Any]:
+        return run_epg(self.procs, self.tmp, self.plan.epg)
+
     def s6(self) -> dict[str, Any]:
         if not self.usable("headend"):
             return {"skipped": self.broken.get("headend", "headend not selected")}
@@ -307,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     out = RESULTS / f"{started.strftime('%Y%m%dT%H%M%SZ')}{'-quick' if plan.quick else ''}.json"
     results: dict[str, Any] = {
         "started": started.isoformat(),
-        "plan": {**plan.__dict__, "api": asdict(plan.api)},
+        "plan": {**plan.__dict__, "api": asdict(plan.api), "epg": asdict(plan.epg)},
         "estimate_s": plan.estimate_s(),
         "source": source.to_json(),
     }
@@ -334,7 +345,13 @@ def main(argv: list[str] | None = None) -> int:
             out.write_text(json.dumps(results, indent=1, default=str), encoding="utf-8")
     if not args.no_doc:
         page, page_json = combine(results, out, RESULTS)
-        DOC.write_text(render(page, page_json.relative_to(ROOT)), encoding="utf-8")
+        if plan.scenarios == ["epg"] and "s1" not in page.get("scenarios", {}) and DOC.exists():
+            # No saved full run to graft onto: update the EPG parts of the page in place, keep the rest.
+            how = f"Measured in a separate run (`python -m bench.run --scenario epg`) on {started:%Y-%m-%d %H:%M} UTC"
+            how += f", git {results['machine'].get('git')}; raw results `{out.relative_to(ROOT)}`."
+            DOC.write_text(splice(DOC.read_text(encoding="utf-8"), scenarios.get("epg", {}), how), encoding="utf-8")
+        else:
+            DOC.write_text(render(page, page_json.relative_to(ROOT)), encoding="utf-8")
     print(f"done in {results['elapsed_s'] / 60:.1f} min: {out.relative_to(ROOT)}", flush=True)
     return 130 if results.get("interrupted") else 0
 

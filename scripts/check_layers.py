@@ -1,6 +1,7 @@
 """Fail when an import points the wrong way between Headend's layers.
 
-Layers, outermost first: cli/app/http/delivery/api/web -> auth/catalog/playlists -> hls -> relay -> ingest.
+Layers, outermost first: cli/app/http/delivery/api/web/rest -> admin/auth/epg/catalog/playlists -> hls -> relay
+-> ingest.
 The relay, hls and ingest packages import neither a web framework nor a database library.
 """
 
@@ -29,11 +30,14 @@ FORBIDDEN: dict[str, set[str]] = {
         "runtime",
     },
     "api": {"delivery", "app", "cli", "runtime", "demo", "web"},
+    "rest": {"delivery", "app", "cli", "runtime", "demo", "web", "api"},
     "ingest": {"relay", "hls", "catalog", "http", "delivery", "app", "cli", "services", "auth", "api", "web"},
     "relay": {"hls", "catalog", "http", "delivery", "app", "cli", "services", "auth", "api", "web"},
     "hls": {"catalog", "http", "delivery", "app", "cli", "services", "auth", "api", "web"},
-    "catalog": {"http", "delivery", "app", "cli", "services", "api", "web", "auth", "runtime", "demo"},
-    "auth": {"http", "delivery", "app", "cli", "api", "web", "services", "runtime", "demo"},
+    "catalog": {"http", "delivery", "app", "cli", "services", "api", "web", "rest", "auth", "admin", "runtime", "demo"},
+    "auth": {"http", "delivery", "app", "cli", "api", "web", "rest", "services", "runtime", "demo"},
+    "admin": {"http", "delivery", "app", "cli", "api", "web", "rest", "services", "runtime", "demo", "relay", "hls"},
+    "epg": {"http", "delivery", "app", "cli", "api", "web", "rest", "services", "runtime", "demo", "relay", "hls"},
 }
 # package -> third-party top-level modules it must not import
 FORBIDDEN_THIRD_PARTY: dict[str, set[str]] = {

@@ -1,120 +1,56 @@
 """The control-plane ASGI app: THE route table of everything that is not media, and one error mapping.
 
-Every route is a :class:`PolicyRoute` that declares who may call it; a test enumerates this table (and
-the native media routes) and fails on any route without a policy.
+Every route is a :class:`~headend.http.control.PolicyRoute` that declares who may call it (the guard in
+``headend.http.control`` enforces the admin policies); a test enumerates this table (and the native media
+routes) and fails on any route without a policy, and ``tests/test_rbac_matrix.py`` checks what every kind of
+caller gets from each of them.
 """
 
 from __future__ import annotations
 
-import hmac
-from collections.abc import Awaitable, Callable
-from dataclasses import asdict
-from typing import Any
+import asyncio
 
-import orjson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from headend import __version__
 from headend.api import routes as client_api
-from headend.errors import Forbidden, HeadendError
-from headend.http.errors import body_for, status_for
+from headend.errors import HeadendError
+from headend.http.control import JSON, PolicyRoute
+from headend.http.errors import body_for, headers_for, status_for
 from headend.http.policy import Policy
+from headend.rest import routes as rest
+from headend.rest.status import ProcessMeter
 from headend.services import Services
-
-Endpoint = Callable[[Request], Awaitable[Response]]
-
-
-class JSON(Response):
-    media_type = "application/json"
-
-    def render(self, content: Any) -> bytes:
-        return orjson.dumps(content, default=_default)
+from headend.web.routes import web_routes
 
 
-def _default(value: object) -> object:
-    if hasattr(value, "value"):
-        return value.value
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-class PolicyRoute(Route):
-    """A Starlette route that states who may call it and enforces it before the endpoint runs."""
-
-    def __init__(self, path: str, endpoint: Endpoint, *, policy: Policy, methods: list[str] | None = None) -> None:
-        self.policy = policy
-        super().__init__(path, _guard(endpoint, policy), methods=methods or ["GET"], name=endpoint.__name__)
-
-
-def _guard(endpoint: Endpoint, policy: Policy) -> Endpoint:
-    async def guarded(request: Request) -> Response:
-        if policy is Policy.OPERATOR:
-            _require_operator(request)
-        return await endpoint(request)
-
-    guarded.__name__ = endpoint.__name__
-    return guarded
-
-
-def _require_operator(request: Request) -> None:
-    token = services(request).settings.admin.api_token
-    given = request.headers.get("authorization", "")
-    scheme, _, value = given.partition(" ")
-    if not token or scheme.lower() != "bearer" or not hmac.compare_digest(value.encode(), token.encode()):
-        raise Forbidden("operator API token required (Authorization: Bearer …)")
-
-
-def services(request: Request) -> Services:
-    value = request.app.state.services
-    assert isinstance(value, Services)
-    return value
-
-
-# -- endpoints ---------------------------------------------------------------------------------------------------
 async def healthz(request: Request) -> Response:
     return JSON({"status": "ok", "version": __version__})
-
-
-async def status(request: Request) -> Response:
-    svc = services(request)
-    channels = [asdict(s) for s in svc.hub.statuses()]
-    return JSON({"version": __version__, "channels": channels})
-
-
-async def list_channels(request: Request) -> Response:
-    svc = services(request)
-    running = {s.id: s for s in svc.hub.statuses()}
-    rows = await svc.channels.list_channels()
-    out = []
-    for row in rows:
-        item = asdict(row)
-        live = running.get(row.id)
-        item["state"] = live.state.value if live else "stopped"
-        item["viewers"] = live.viewers + live.leases if live else 0
-        out.append(item)
-    return JSON({"channels": out})
 
 
 # -- errors: the one mapping -------------------------------------------------------------------------------------
 async def _headend_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HeadendError)
-    return JSON(body_for(exc), status_code=status_for(exc))
+    return JSON(body_for(exc), status_code=status_for(exc), headers=headers_for(exc))
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    return JSON({"error": {"type": "HTTPError", "message": exc.detail}}, status_code=exc.status_code)
+    body = {"error": {"type": "HTTPError", "message": exc.detail}}
+    return JSON(body, status_code=exc.status_code, headers=exc.headers)
 
 
+# -- the route table ---------------------------------------------------------------------------------------------
 def routes() -> list[PolicyRoute]:
     return [
         PolicyRoute("/healthz", healthz, policy=Policy.PUBLIC),
-        PolicyRoute("/api/v1/status", status, policy=Policy.OPERATOR),
-        PolicyRoute("/api/v1/channels", list_channels, policy=Policy.OPERATOR),
+        *rest.routes(),
         *_client_api_routes(),
+        PolicyRoute("/epg.xml", client_api.epg_xml, policy=Policy.OPERATOR),  # every enabled channel's XMLTV
+        *web_routes(),  # the admin panel under /admin (HTML pages, static files, its 404 page last)
     ]
 
 
@@ -137,4 +73,9 @@ def create_app(svc: Services) -> Starlette:
         exception_handlers={HeadendError: _headend_error, HTTPException: _http_error},
     )
     app.state.services = svc
+    app.state.process_meter = ProcessMeter.now()
+    app.state.background_tasks = set[asyncio.Task[None]]()
     return app
+
+
+__all__ = ["PolicyRoute", "create_app", "routes"]

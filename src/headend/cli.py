@@ -225,6 +225,12 @@ def build_parser() -> argparse.ArgumentParser:
     from headend.cli_subscribers import add_parsers  # here: cli_subscribers imports this module's helpers
 
     add_parsers(sub)
+    from headend.cli_admin import add_parsers as add_admin_parsers
+
+    add_admin_parsers(sub)
+    from headend.cli_epg import add_parsers as add_epg_parsers
+
+    add_epg_parsers(sub)
     st = sub.add_parser("settings", help="show the effective settings")
     st.add_argument("--markdown", action="store_true", help="print the settings reference (docs/settings.md)")
     st.add_argument("--json", action="store_true")

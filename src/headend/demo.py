@@ -7,6 +7,10 @@ percent of a core. The server starts with the operator test routes on and prints
 It also sets up (idempotently) a bouquet "Demo" with the four channels, a package "Demo package" and a
 subscriber line ``demo`` whose password is derived from the data directory's secret key: stable across
 runs of one demo, different in every installation, and never used outside the demo.
+
+Each run writes a fresh programme guide for the channels (:mod:`headend.epg.demo_guide`, one day back and two
+ahead) into the managed EPG directory and imports it through the real importer, as the file source
+"Demo guide", before the server starts: a player shows a full guide from the first minute.
 """
 
 from __future__ import annotations
@@ -27,9 +31,13 @@ from headend.auth.passwords import PasswordHasher
 from headend.auth.secret import load_secret
 from headend.catalog.channels import ChannelStore
 from headend.catalog.db import Database
+from headend.catalog.epg import EpgStore
+from headend.catalog.epg_records import EpgSourceInput, EpgSourceKind
 from headend.catalog.records import ChannelInput, SourceInput
 from headend.catalog.subscriber_records import LineInput, LineStatus, PackageInput
 from headend.catalog.subscribers import PASSWORD_ALPHABET, PASSWORD_LENGTH, SubscriberStore
+from headend.epg.demo_guide import write_demo_guide
+from headend.epg.importer import EpgImporter, ImportReport
 from headend.errors import IngestError, NotFound
 from headend.ingest.ffmpeg import locate_ffmpeg
 from headend.settings import Settings
@@ -41,6 +49,8 @@ LOOP_SECONDS = 30
 DEMO_USERNAME = "demo"
 DEMO_BOUQUET = "Demo"
 DEMO_PACKAGE = "Demo package"
+DEMO_GUIDE = "Demo guide"
+DEMO_GUIDE_FILE = "demo-guide.xml"
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
 
 
@@ -162,6 +172,21 @@ async def ensure_subscribers(
         await store.renew(line.id, package_id=package.id)
 
 
+async def ensure_guide(settings: Settings, db: Database, now: datetime | None = None) -> ImportReport:
+    """Write the demo guide into the EPG directory, make sure the "Demo guide" source exists, import it."""
+    when = now or datetime.now(UTC)
+    channels = [(demo.tvg_id, demo.name) for demo in DEMO_CHANNELS]
+    await asyncio.to_thread(write_demo_guide, settings.epg_dir / DEMO_GUIDE_FILE, channels, when)
+    store = EpgStore(db)
+    try:
+        source = await store.get_source_by_name(DEMO_GUIDE)
+    except NotFound:
+        source = await store.create_source(
+            EpgSourceInput(name=DEMO_GUIDE, kind=EpgSourceKind.FILE, location=DEMO_GUIDE_FILE, refresh_hours=0)
+        )
+    return await EpgImporter(store, ChannelStore(db), settings, now=lambda: when).run(source.id)
+
+
 def demo_settings(settings: Settings, *, explicit_data_dir: bool) -> Settings:
     data_dir = settings.paths.data_dir if explicit_data_dir else Path("demo-data")
     token = settings.admin.api_token or secrets.token_urlsafe(24)
@@ -188,6 +213,11 @@ async def _prepare(settings: Settings) -> tuple[list[ChannelId], str]:
         await db.migrate()
         ids = await ensure_channels(ChannelStore(db), loops)
         await ensure_subscribers(SubscriberStore(db, hasher), hasher, ids, password)
+        guide = await ensure_guide(settings, db)
+        if guide.ok:
+            _say(f"  programme guide: {guide.programmes_stored} programmes for {guide.channels_matched} channels")
+        else:
+            logger.warning("the demo guide could not be imported: %s", guide.message)
         return ids, password
     finally:
         await db.aclose()

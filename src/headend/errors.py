@@ -14,6 +14,7 @@ log and continue.
     │   └── LineInactive       the subscriber line is expired, disabled or banned (``status`` says which)
     ├── NotAcceptable          the requested output format is not allowed for this line (HTTP 406)
     ├── TooManyConnections     a line is at its connection limit (HTTP 403 on streams)
+    ├── TooManyRequests        too many attempts from one client: retry after ``retry_after`` s (HTTP 429)
     ├── ChannelUnavailable     the channel is not producing media (HTTP 503)
     ├── IngestError            ffmpeg could not be started or configured
     │   └── FfmpegNotFound     no usable ffmpeg binary
@@ -76,6 +77,14 @@ class NotAcceptable(HeadendError):
 
 class TooManyConnections(HeadendError):
     """The subscriber is at its connection limit."""
+
+
+class TooManyRequests(HeadendError):
+    """Too many attempts (e.g. failed logins) from one client; ``retry_after`` is in seconds."""
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class ChannelUnavailable(HeadendError):

@@ -12,7 +12,16 @@ import logging
 import resource
 import signal
 import socket
+import sys
 
+from headend.admin.accounts import AdminAccounts
+from headend.admin.api_tokens import ApiTokens
+from headend.admin.audit import AuditLog
+from headend.admin.bootstrap import ensure_first_admin, first_admin_message
+from headend.admin.passwords import AdminPasswordHasher
+from headend.admin.resellers import Resellers
+from headend.admin.sessions import AdminSessions
+from headend.admin.throttle import LoginThrottle
 from headend.app import create_app
 from headend.auth.lines import LineAuthenticator
 from headend.auth.passwords import PasswordHasher
@@ -21,10 +30,14 @@ from headend.auth.sessions import InProcessSessionStore
 from headend.auth.tokens import SegmentTokens
 from headend.catalog.channels import ChannelStore
 from headend.catalog.db import Database
+from headend.catalog.epg import EpgStore
 from headend.catalog.subscribers import SubscriberStore
 from headend.delivery.media import MediaService
+from headend.delivery.preview_routes import PreviewRoutes
 from headend.delivery.test_routes import TestStreamRoutes
 from headend.delivery.xtream_routes import XtreamStreamRoutes
+from headend.epg.importer import EpgImporter
+from headend.epg.scheduler import EpgScheduler
 from headend.hls.packager import HlsService
 from headend.http.routes import NativeRouter
 from headend.http.server import HttpServer
@@ -45,6 +58,7 @@ class Headend:
         self.services: Services | None = None
         self.http: HttpServer | None = None
         self.router = NativeRouter()
+        self.epg_scheduler: EpgScheduler | None = None
 
     async def start(self, sock: socket.socket | None = None) -> None:
         settings = self.settings
@@ -63,6 +77,8 @@ class Headend:
             await db.aclose()
             raise
         self.services = services = build_services(settings, db, secret, ffmpeg=ffmpeg, registry=registry)
+        await self._first_admin(services)
+        await services.epg.cleanup_abandoned()
         await services.hub.start()
         for config in await services.channels.always_on_configs():
             await services.hub.acquire(config.id)
@@ -71,8 +87,25 @@ class Headend:
         XtreamStreamRoutes(services.media, services.authenticator, services.sessions, services.tokens).register(
             self.router
         )
+        PreviewRoutes(
+            services.media, services.admin_sessions, services.api_tokens, bootstrap_token=settings.admin.api_token
+        ).register(self.router)
         self.http = HttpServer(settings.http, app=create_app(services), router=self.router)
         await self.http.start(sock)
+        self.epg_scheduler = EpgScheduler(services.epg, services.epg_importer, settings)
+        self.epg_scheduler.start()
+
+    async def _first_admin(self, services: Services) -> None:
+        """Create the first admin if none exists; its password goes to the terminal once, never to the log."""
+        try:
+            password = await ensure_first_admin(services.admin_accounts, self.settings.http, audit=services.audit)
+        except BaseException:
+            self.services = None
+            await services.db.aclose()
+            raise
+        if password is not None:
+            sys.stdout.write(first_admin_message(password))
+            sys.stdout.flush()
 
     @property
     def port(self) -> int:
@@ -82,7 +115,11 @@ class Headend:
     async def aclose(self) -> None:
         if self.http is not None:
             self.http.begin_drain()
+        if self.epg_scheduler is not None:
+            await self.epg_scheduler.aclose()
+            self.epg_scheduler = None
         if self.services is not None:
+            await self.services.epg_importer.aclose()
             await self.services.hub.aclose()
         if self.http is not None:
             await self.http.aclose()
@@ -106,6 +143,8 @@ def build_services(
     hls = HlsService(settings.hls)
     hasher = PasswordHasher(secret)
     subscribers = SubscriberStore(db, hasher)
+    admin_accounts = AdminAccounts(db, AdminPasswordHasher())
+    epg = EpgStore(db)
     return Services(
         settings=settings,
         db=db,
@@ -117,6 +156,14 @@ def build_services(
         authenticator=LineAuthenticator(subscribers, hasher, settings.subscribers),
         sessions=InProcessSessionStore(settings.subscribers),
         tokens=SegmentTokens(secret, settings.subscribers.hls_token_ttl_s),
+        admin_accounts=admin_accounts,
+        admin_sessions=AdminSessions(db, settings.admin),
+        api_tokens=ApiTokens(db),
+        audit=AuditLog(db),
+        login_throttle=LoginThrottle(settings.admin.login_attempts_per_minute),
+        resellers=Resellers(admin_accounts, subscribers),
+        epg=epg,
+        epg_importer=EpgImporter(epg, store, settings),
     )
 
 

@@ -161,9 +161,33 @@ class SecuritySettings:
 
 
 @dataclass(frozen=True, slots=True)
+class EpgSettings:
+    refresh: bool = _s(True, "Refresh EPG sources on their schedule while the server runs.")
+    past_days: int = _s(7, "Days of past programmes kept (and listed where a channel's catch-up archive reaches).")
+    future_days: int = _s(14, "Days of future programmes kept.")
+    max_download_mib: int = _s(2048, "Largest EPG file (as downloaded or uploaded, before decompression) accepted.")
+    max_xml_mib: int = _s(2048, "Largest decompressed XMLTV document read; reading stops with an error beyond it.")
+    max_compression_ratio: int = _s(
+        100, "Decompressed/compressed size ratio above which a gzip or xz EPG is refused as a bomb."
+    )
+    max_programmes: int = _s(5_000_000, "Programmes read from one EPG source at most (entries beyond are refused).")
+    fetch_timeout_s: float = _s(60.0, "Seconds without data after which an EPG download is abandoned.")
+
+
+@dataclass(frozen=True, slots=True)
 class AdminSettings:
     api_token: str = _s(
-        "", "Bearer token for the operator API (/api/v1/…). Empty: the operator API answers 403 to everyone."
+        "",
+        "Deprecated bootstrap bearer token for /api/v1 (acts as an admin). Prefer API tokens from `headend admin "
+        "token create`. Empty: off.",
+    )
+    session_hours: float = _s(12.0, "Lifetime of an admin web session.")
+    session_idle_minutes: float = _s(60.0, "An admin session unused for this long ends.")
+    login_attempts_per_minute: int = _s(
+        10, "Failed admin logins per client IP per minute before further attempts get 429 (no account lockout)."
+    )
+    secure_cookies: bool = _s(
+        False, "Mark admin session cookies Secure (set when the panel is served over https, e.g. behind a proxy)."
     )
 
 
@@ -184,6 +208,7 @@ class Settings:
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     subscribers: SubscriberSettings = field(default_factory=SubscriberSettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
+    epg: EpgSettings = field(default_factory=EpgSettings)
     admin: AdminSettings = field(default_factory=AdminSettings)
     log: LogSettings = field(default_factory=LogSettings)
 
@@ -196,6 +221,11 @@ class Settings:
     @property
     def media_dir(self) -> Path:
         return self.paths.media_dir if str(self.paths.media_dir) not in ("", ".") else self.paths.data_dir / "media"
+
+    @property
+    def epg_dir(self) -> Path:
+        """Managed directory of uploaded EPG files and downloads in progress: <data_dir>/epg."""
+        return self.paths.data_dir / "epg"
 
     @property
     def archive_dir(self) -> Path:

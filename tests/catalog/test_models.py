@@ -15,6 +15,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, Connection, inspect, select
 from sqlalchemy.exc import IntegrityError, StatementError
 
+import headend.catalog.admin_models  # the admin tables are part of Base.metadata
+import headend.catalog.epg_models  # the EPG tables are part of Base.metadata
 import headend.catalog.subscriber_models  # noqa: F401 - the subscriber tables are part of Base.metadata
 from headend.catalog.db import Database, alembic_config, head_revision
 from headend.catalog.models import Base, CatalogState, CategoryRow, ChannelRow, ProfileRow, SourceRow
@@ -24,6 +26,8 @@ from headend.ingest.sources import ProfileMode, SourceKind
 
 TABLES = {"categories", "profiles", "channels", "sources", "catalog_state"}
 SUBSCRIBER_TABLES = {"bouquets", "bouquet_channels", "packages", "package_bouquets", "lines", "line_packages"}
+EPG_TABLES = {"epg_sources", "epg_imports", "epg_programmes", "epg_matches", "epg_overrides"}
+ADMIN_TABLES = {"admins", "admin_reseller_packages", "admin_sessions", "api_tokens", "audit_log"}
 _PROFILE_SIZES: dict[str, Any] = {
     "video_bitrate_kbps": 1000,
     "max_height": 480,
@@ -70,7 +74,7 @@ async def test_upgrade_from_empty_to_head(empty_db: Database) -> None:
     assert await _tables(empty_db) == set()
     await empty_db.migrate()
     assert await empty_db.current_revision() == head_revision()
-    assert await _tables(empty_db) == TABLES | SUBSCRIBER_TABLES | {"alembic_version"}
+    assert await _tables(empty_db) == TABLES | SUBSCRIBER_TABLES | EPG_TABLES | ADMIN_TABLES | {"alembic_version"}
 
 
 async def test_migrate_twice_is_a_no_op(db: Database) -> None:

@@ -82,7 +82,7 @@ async def test_upgrade_from_0001_keeps_the_channels(empty_db: Database) -> None:
     async with empty_db.write() as session:
         session.add(ChannelRow(name="Kept", profile_id=1))
     assert not SUBSCRIBER_TABLES & await _tables(empty_db)
-    await empty_db.migrate()
+    await empty_db.migrate("0002")
     assert await empty_db.current_revision() == "0002"
     assert SUBSCRIBER_TABLES <= await _tables(empty_db)
     async with empty_db.session() as session:

@@ -3,11 +3,13 @@
 :class:`XtreamContext` is built once per app from the services. Per request it costs one credential check
 (the authenticator's short cache makes a repeat a dictionary lookup), one catalog-version read and, on a
 cache hit, nothing else: lineups and encoded bodies are shared by every line with the same entitlement.
+The guide's parts (:class:`headend.api.epg.Guide`) hang off it as ``guide``; ``now`` is the one clock of
+every answer (a test injects its own).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
@@ -16,17 +18,20 @@ from starlette.requests import Request
 
 from headend.api import endpoint
 from headend.api.cache import ResponseCache, VersionedCache
+from headend.api.epg import ArchiveCheck, Guide, no_archive
 from headend.api.lineup import CatalogSnapshots, Lineup, build_lineup, playlist_channels
-from headend.api.views import SERVED_OUTPUTS, LineInfo, Protocol, PublicEndpoint, ServerInfo
+from headend.api.views import SERVED_OUTPUTS, LineInfo, LiveStream, Protocol, PublicEndpoint, ServerInfo
 from headend.auth.lines import AuthenticatedLine, LineAuthenticator, allows_client
 from headend.auth.sessions import SessionStore
 from headend.catalog.channels import ChannelStore
+from headend.catalog.epg import EpgStore
 from headend.catalog.subscriber_records import Entitlement, check_password, check_username
 from headend.errors import AuthFailed, ValidationError
 from headend.playlists import m3u
 from headend.settings import Settings
 
 LINEUP_CACHE_ENTRIES: Final = 64
+_ALL_CHANNELS: Final = ("all-enabled-channels",)  # the lineup key of the operator's guide (every enabled channel)
 TEMPLATE_CACHE_ENTRIES: Final = 32
 TEMPLATE_CACHE_CHARS: Final = 128 * 1024 * 1024
 USER_AGENT_MAX: Final = 512
@@ -69,7 +74,9 @@ class XtreamContext:
         authenticator: LineAuthenticator,
         sessions: SessionStore,
         channels: ChannelStore,
+        epg: EpgStore,
         now: Callable[[], datetime] = utcnow,
+        has_archive: ArchiveCheck = no_archive,
     ) -> None:
         self.settings = settings
         self.cache = ResponseCache()
@@ -77,11 +84,17 @@ class XtreamContext:
         self._sessions = sessions
         self._snapshots = CatalogSnapshots(channels)
         self._lineups: VersionedCache[Lineup] = VersionedCache(LINEUP_CACHE_ENTRIES)
+        self._indexes: VersionedCache[Mapping[int, LiveStream]] = VersionedCache(LINEUP_CACHE_ENTRIES)
         self._templates: VersionedCache[tuple[str, ...]] = VersionedCache(
             TEMPLATE_CACHE_ENTRIES, max_size=TEMPLATE_CACHE_CHARS, size_of=lambda chunks: sum(map(len, chunks))
         )
         self._public = endpoint.from_public_url(settings.http.public_url)
         self._now = now
+        self.guide = Guide(epg, settings, writes=lambda: channels.db.writes, has_archive=has_archive)
+
+    def now(self) -> datetime:
+        """The time every answer is computed at (aware, UTC)."""
+        return self._now()
 
     # -- who is calling -----------------------------------------------------------------------------------------
 
@@ -117,6 +130,25 @@ class XtreamContext:
             return build_lineup(await self._snapshots.at(version), entitlement.channel_ids)
 
         return await self._lineups.get(entitlement_key(entitlement), version, build)
+
+    async def entitled_stream(self, entitlement: Entitlement, version: int, stream_id: int) -> LiveStream | None:
+        """The stream ``stream_id`` if it is in the entitlement's lineup at ``version`` (else None)."""
+
+        async def build() -> Mapping[int, LiveStream]:
+            lineup = await self.lineup(entitlement, version)
+            return {stream.stream_id: stream for stream in lineup.streams}
+
+        index = await self._indexes.get(entitlement_key(entitlement), version, build)
+        return index.get(stream_id)
+
+    async def all_channels(self, version: int) -> Lineup:
+        """Every enabled channel at ``version``, in catalog order (the operator's guide, ``/epg.xml``)."""
+
+        async def build() -> Lineup:
+            snapshot = await self._snapshots.at(version)
+            return build_lineup(snapshot, list(snapshot.channels))
+
+        return await self._lineups.get(_ALL_CHANNELS, version, build)
 
     async def playlist_template(
         self, entitlement: Entitlement, version: int, kind: m3u.PlaylistType

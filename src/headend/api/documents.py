@@ -6,9 +6,9 @@ Players get a status code and a short text when they may not have the document: 
 Playlist URLs use the public base URL (:mod:`headend.api.endpoint`) and the ``/live/U/P/ID.ext`` form
 (what XUI writes, served by the stream routes); the header's ``x-tvg-url`` points at ``xmltv.php``.
 
-Both are built from per-entitlement parts kept per catalog version: the playlist's escaped entries (a line's
-request only puts its URL prefix in, chunk by chunk, while the response streams), and the whole guide with
-its gzip (it holds nothing per line).
+The playlist is built from per-entitlement escaped entries kept per catalog version (a line's request only
+puts its URL prefix in, chunk by chunk, while the response streams). The guide is streamed by
+:mod:`headend.api.epg` (channels, then programmes batch by batch, gzipped on the fly).
 """
 
 from __future__ import annotations
@@ -18,12 +18,11 @@ from typing import Final, Literal
 from starlette.requests import Request
 from starlette.responses import Response
 
-from headend.api.cache import Encoded, encode_bytes
-from headend.api.context import Caller, XtreamContext, entitlement_key
-from headend.api.lineup import guide_channels
+from headend.api import epg
+from headend.api.context import Caller, XtreamContext
 from headend.api.params import read_params
-from headend.api.responses import M3U_TYPE, XML_TYPE, streamed, streamed_encoded, text_error
-from headend.playlists import m3u, xmltv
+from headend.api.responses import M3U_TYPE, streamed, text_error
+from headend.playlists import m3u
 
 # get.php ``output`` values → the container of the live URLs (XUI and XStreamity aliases, §1.1).
 OUTPUTS: Final[dict[str, m3u.Extension]] = {"ts": "ts", "mpegts": "ts", "m3u8": "m3u8", "hls": "m3u8"}
@@ -61,15 +60,7 @@ async def guide(ctx: XtreamContext, request: Request) -> Response:
     caller = await ctx.caller(request, params)
     if caller is None or not caller.active or not caller.allowed:
         return _refusal(caller)
-    version = await ctx.version()
-    entitlement = caller.entitlement
-
-    async def build() -> Encoded:
-        lineup = await ctx.lineup(entitlement, version)
-        return await encode_bytes(b"".join(xmltv.render(guide_channels(lineup))))
-
-    document = await ctx.cache.get(("xmltv", entitlement_key(entitlement)), version, build)
-    return streamed_encoded(request, document, XML_TYPE)
+    return await epg.line_guide(ctx, request, caller)
 
 
 def _refusal(caller: Caller | None) -> Response:

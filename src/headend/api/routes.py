@@ -2,7 +2,8 @@
 
 ``app.py`` registers each as a ``PolicyRoute`` with ``Policy.SUBSCRIBER``: the credentials travel in the
 query or form and every endpoint checks them itself, answering failures with the contract's bodies (not
-the control plane's error mapping).
+the control plane's error mapping). ``epg_xml`` (``/epg.xml``, every enabled channel's guide) is the
+exception: an operator route, whose caller the route's policy has checked already.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from headend.api import documents, xtream
+from headend.api import documents, epg, xtream
 from headend.api.context import XtreamContext
 from headend.services import Services
 
@@ -28,6 +29,7 @@ def context(request: Request) -> XtreamContext:
         authenticator=services.authenticator,
         sessions=services.sessions,
         channels=services.channels,
+        epg=services.epg,
     )
     state.xtream = built
     return built
@@ -49,4 +51,8 @@ async def xmltv_guide(request: Request) -> Response:
     return await documents.guide(context(request), request)
 
 
-__all__ = ["context", "get_playlist", "panel_api", "player_api", "xmltv_guide"]
+async def epg_xml(request: Request) -> Response:
+    return await epg.operator_guide(context(request), request)
+
+
+__all__ = ["context", "epg_xml", "get_playlist", "panel_api", "player_api", "xmltv_guide"]

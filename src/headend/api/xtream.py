@@ -7,7 +7,9 @@ Answers are the contract's bodies, never Headend's ``{"error": …}`` JSON, and 
 * an inactive line (Expired, Disabled, Banned): the login actions answer the full login payload with
   ``auth`` 0 and its ``status``; every other action → ``{"user_info":{"auth":0,"status":…}}``;
 * no action, an unknown action and ``get_account_info`` → the login payload (§1.1);
-* catalogue actions are served from :class:`~headend.api.cache.ResponseCache` (gzip, ETag).
+* catalogue actions are served from :class:`~headend.api.cache.ResponseCache` (gzip, ETag);
+* the EPG actions (``get_short_epg``, ``get_simple_data_table`` and its misspelling) are
+  :mod:`headend.api.epg`'s; a stream the line may not see lists nothing.
 
 Only a line's entitled, enabled channels (and the categories holding them) ever appear.
 """
@@ -20,6 +22,7 @@ from typing import Final
 from starlette.requests import Request
 from starlette.responses import Response
 
+from headend.api import epg
 from headend.api import xtream_json as xj
 from headend.api.cache import Encoded, encode
 from headend.api.context import Caller, XtreamContext, entitlement_key
@@ -30,7 +33,7 @@ from headend.api.responses import encoded_response, json_bytes_response, json_re
 _ID_DIGITS: Final = 10
 _EMPTY_LIST: Final = b"[]"
 
-# Actions with nothing to list until VOD, series and the EPG exist: their contract shapes.
+# Actions with nothing to list until VOD and series exist: their contract shapes.
 _EMPTY_ANSWERS: Final[dict[str, object]] = {
     "get_vod_categories": [],
     "get_vod_streams": [],
@@ -38,9 +41,6 @@ _EMPTY_ANSWERS: Final[dict[str, object]] = {
     "get_series": [],
     "get_vod_info": xj.vod_info_empty(),
     "get_series_info": xj.series_info_empty(),
-    "get_short_epg": xj.epg_listings_empty(),
-    "get_simple_data_table": xj.epg_listings_empty(),
-    "get_simple_date_table": xj.epg_listings_empty(),  # iptvnator's misspelling (§1.1)
 }
 
 Handler = Callable[[XtreamContext, Request, Caller, dict[str, str]], Awaitable[Response]]
@@ -120,6 +120,9 @@ async def _live_streams(ctx: XtreamContext, request: Request, caller: Caller, pa
 _HANDLERS: Final[dict[str, Handler]] = {
     "get_live_categories": _live_categories,
     "get_live_streams": _live_streams,
+    "get_short_epg": epg.short_epg,
+    "get_simple_data_table": epg.data_table,
+    "get_simple_date_table": epg.data_table,  # iptvnator's misspelling (§1.1)
 }
 
 

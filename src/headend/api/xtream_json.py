@@ -7,8 +7,11 @@ never ``null``, empty maps ``{}``. The field order follows the captured panel re
 
 from __future__ import annotations
 
+import base64
 import functools
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Final, Literal, NotRequired, TypedDict
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -81,6 +84,44 @@ class LiveStreamJson(TypedDict):
     direct_source: str
     tv_archive_duration: int
     thumbnail: str
+
+
+class EpgListingJson(TypedDict):
+    id: str
+    epg_id: str
+    title: str
+    lang: str
+    start: str
+    end: str
+    stop: str
+    description: str
+    channel_id: str
+    start_timestamp: str
+    stop_timestamp: str
+    stream_id: str
+    now_playing: int
+    has_archive: int
+
+
+class EpgListingsJson(TypedDict):
+    epg_listings: list[EpgListingJson]
+
+
+@dataclass(frozen=True, slots=True)
+class EpgListing:
+    """One programme as ``get_short_epg`` / ``get_simple_data_table`` list it (§1.10)."""
+
+    id: int  # the stored programme
+    source_id: int  # the EPG source it came from (``epg_id``)
+    title: str
+    description: str
+    lang: str  # "" if unknown
+    start: datetime  # aware
+    stop: datetime  # aware
+    channel_id: str  # the stream's EPG id, "" if none
+    stream_id: int
+    now_playing: bool
+    has_archive: bool
 
 
 class PanelCategoriesJson(TypedDict):
@@ -199,6 +240,47 @@ def available_channels(streams: Iterable[LiveStream]) -> dict[str, LiveStreamJso
     return {str(stream.stream_id): live_stream(stream) for stream in streams}
 
 
+# -- EPG ----------------------------------------------------------------------------------------------------------
+
+
+def epg_text(value: str) -> str:
+    """Title/description of a listing: standard base64 with padding of the UTF-8 text (§1.10, strict decoders)."""
+    return base64.b64encode(value.encode("utf-8", "replace")).decode("ascii")
+
+
+def wall_clock(moment: datetime, tz: ZoneInfo) -> str:
+    """``YYYY-mm-dd HH:MM:SS`` of ``moment`` in ``tz`` (what clients read ``server_info.timezone`` for)."""
+    return moment.astimezone(tz).strftime(TIME_NOW_FORMAT)
+
+
+def epg_listing(listing: EpgListing, tz: ZoneInfo) -> EpgListingJson:
+    """A listing (§1.10): ids and epochs as strings, ``now_playing``/``has_archive`` ints, ``end`` == ``stop``."""
+    stop = wall_clock(listing.stop, tz)
+    return {
+        "id": str(listing.id),
+        "epg_id": str(listing.source_id),
+        "title": epg_text(listing.title),
+        "lang": listing.lang,
+        "start": wall_clock(listing.start, tz),
+        "end": stop,
+        "stop": stop,
+        "description": epg_text(listing.description),
+        "channel_id": listing.channel_id,
+        "start_timestamp": str(int(listing.start.timestamp())),
+        "stop_timestamp": str(int(listing.stop.timestamp())),
+        "stream_id": str(listing.stream_id),
+        "now_playing": 1 if listing.now_playing else 0,
+        "has_archive": 1 if listing.has_archive else 0,
+    }
+
+
+def epg_listings(listings: Iterable[EpgListing], timezone: str) -> EpgListingsJson:
+    """``{"epg_listings": [...]}`` with wall-clock times in ``timezone`` (UTC if the name is unknown, as in
+    :func:`server_info`)."""
+    tz = zone(timezone) or ZoneInfo("UTC")
+    return {"epg_listings": [epg_listing(listing, tz) for listing in listings]}
+
+
 # -- the shapes of what does not exist yet ------------------------------------------------------------------------
 
 
@@ -213,7 +295,7 @@ def series_info_empty() -> dict[str, object]:
 
 
 def epg_listings_empty() -> dict[str, list[object]]:
-    """``get_short_epg`` / ``get_simple_data_table`` without guide data (§1.10)."""
+    """``get_short_epg`` / ``get_simple_data_table`` without listings (§1.10): a stream the line may not see."""
     return {"epg_listings": []}
 
 
@@ -225,6 +307,9 @@ def dumps(value: object) -> bytes:
 __all__ = [
     "AuthFailureJson",
     "CategoryJson",
+    "EpgListing",
+    "EpgListingJson",
+    "EpgListingsJson",
     "LiveStreamJson",
     "LoginJson",
     "ServerInfoJson",
@@ -232,7 +317,10 @@ __all__ = [
     "auth_failure",
     "available_channels",
     "dumps",
+    "epg_listing",
+    "epg_listings",
     "epg_listings_empty",
+    "epg_text",
     "live_categories",
     "live_category",
     "live_stream",
@@ -243,5 +331,6 @@ __all__ = [
     "server_info",
     "user_info",
     "vod_info_empty",
+    "wall_clock",
     "zone",
 ]

@@ -8,7 +8,9 @@ Same :class:`~headend.catalog.models.Base` (and naming convention) as the channe
   (RESTRICT: taking a package away from paying lines must be a deliberate step);
 * usernames, bouquet and package names are unique; connection limits and durations are positive;
 * ids are never reused on SQLite either (``sqlite_autoincrement``): sessions, tokens and cache keys
-  name lines and bouquets by id.
+  name lines and bouquets by id;
+* a package's ``credit_cost`` is never negative; a line's ``owner_id`` (the reseller who sold it, migration
+  ``0004_admin``) becomes NULL when that admin account is deleted.
 
 List-valued settings (outputs, IP and user-agent allow-lists) are JSON arrays of strings.
 """
@@ -20,6 +22,7 @@ from datetime import datetime
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
+import headend.catalog.admin_models  # noqa: F401 - lines.owner_id references admins: keep both tables on Base
 from headend.catalog.models import Base, UTCDateTime, utcnow
 from headend.catalog.subscriber_records import (
     BAN_REASON_MAX,
@@ -57,6 +60,7 @@ class PackageRow(Base):
         CheckConstraint("length(name) > 0", name="name_not_empty"),
         CheckConstraint("duration_days > 0", name="duration_positive"),
         CheckConstraint("max_connections > 0", name="max_connections_positive"),
+        CheckConstraint("credit_cost >= 0", name="credit_cost_not_negative"),
         {"sqlite_autoincrement": True},
     )
 
@@ -67,6 +71,7 @@ class PackageRow(Base):
     allowed_outputs: Mapped[list[str]] = mapped_column(JSON)
     is_trial: Mapped[bool] = mapped_column(default=False, server_default=false())
     enabled: Mapped[bool] = mapped_column(default=True, server_default=true())
+    credit_cost: Mapped[int] = mapped_column(default=1, server_default="1")  # what a reseller pays per line/renewal
 
 
 class PackageBouquetRow(Base):
@@ -85,6 +90,7 @@ class LineRow(Base):
     __table_args__ = (
         CheckConstraint("length(username) > 0", name="username_not_empty"),
         CheckConstraint("max_connections > 0", name="max_connections_positive"),
+        Index(None, "owner_id"),
         {"sqlite_autoincrement": True},
     )
 
@@ -103,6 +109,7 @@ class LineRow(Base):
     notes: Mapped[str] = mapped_column(String(NOTES_MAX), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("admins.id", ondelete="SET NULL"))  # selling reseller
 
 
 class LinePackageRow(Base):

@@ -36,6 +36,7 @@ USER_AGENT_RULE_MAX: Final = 200
 ALLOWED_IPS_MAX: Final = 100
 ALLOWED_USER_AGENTS_MAX: Final = 50
 MAX_CONNECTIONS_MAX: Final = 1000
+CREDIT_COST_MAX: Final = 1_000_000
 DURATION_DAYS_MAX: Final = 36_500  # a hundred years
 
 OUTPUT_FORMATS: Final = ("ts", "m3u8")
@@ -139,6 +140,16 @@ def _connections(value: object, field: str = "max_connections") -> int:
     return check_int(value, field, low=1, high=MAX_CONNECTIONS_MAX)
 
 
+def check_owner(value: object, field: str = "owner_id") -> int | None:
+    """None (the operator's own line) or the id of the admin account that owns the line."""
+    return None if value is None else check_int(value, field)
+
+
+def check_credit_cost(value: object, field: str = "credit_cost") -> int:
+    """What a reseller pays for a line or a renewal of this package: 0 (free) to 1,000,000 credits."""
+    return check_int(value, field, low=0, high=CREDIT_COST_MAX)
+
+
 def check_ids(value: object, field: str) -> tuple[int, ...]:
     """Positive integer ids, de-duplicated, order kept."""
     return tuple(dict.fromkeys(check_int(item, field) for item in _sequence(value, field, 10_000)))
@@ -168,6 +179,7 @@ _LINE_CHECKS: Final[dict[str, Callable[[object], object]]] = {
     "allowed_ips": check_ips,
     "allowed_user_agents": check_user_agents,
     "notes": lambda v: check_text(v, "notes", NOTES_MAX),
+    "owner_id": check_owner,
 }
 
 
@@ -178,7 +190,8 @@ class LineInput:
     Left at None, a setting comes from the packages: ``max_connections`` the largest, ``allowed_outputs``
     the union, ``is_trial`` true if any is a trial, the expiry now + the longest ``duration_days``.
     Without packages: 1 connection, both outputs, no trial, never expires. ``days`` and ``exp_at`` are
-    alternatives. ``password=None`` generates one.
+    alternatives. ``password=None`` generates one. ``owner_id``: the reseller account that sold it (None: the
+    operator's own line).
     """
 
     username: str
@@ -193,6 +206,7 @@ class LineInput:
     allowed_ips: tuple[str, ...] = ()
     allowed_user_agents: tuple[str, ...] = ()
     notes: str = ""
+    owner_id: int | None = None
 
     def __post_init__(self) -> None:
         _normalise(self, (f.name for f in dataclasses.fields(self)), _LINE_CHECKS)
@@ -219,6 +233,7 @@ class LinePatch:
     allowed_ips: tuple[str, ...] | Unset = UNSET
     allowed_user_agents: tuple[str, ...] | Unset = UNSET
     notes: str | Unset = UNSET
+    owner_id: int | Unset | None = UNSET  # None: no reseller owns it any more
 
     def __post_init__(self) -> None:
         checks = _LINE_CHECKS | {
@@ -242,12 +257,14 @@ _PACKAGE_CHECKS: Final[dict[str, Callable[[object], object]]] = {
     "is_trial": lambda v: check_bool(v, "is_trial"),
     "enabled": lambda v: check_bool(v, "enabled"),
     "bouquet_ids": lambda v: check_ids(v, "bouquet_ids"),
+    "credit_cost": check_credit_cost,
 }
 
 
 @dataclass(frozen=True, slots=True)
 class PackageInput:
-    """A new package: what a line gets for ``duration_days`` (bouquets in order, limits, outputs)."""
+    """A new package: what a line gets for ``duration_days`` (bouquets in order, limits, outputs), and what a
+    reseller pays for it in credits (``credit_cost``, per line created or renewed)."""
 
     name: str
     duration_days: int = 30
@@ -256,6 +273,7 @@ class PackageInput:
     is_trial: bool = False
     enabled: bool = True
     bouquet_ids: tuple[int, ...] = ()
+    credit_cost: int = 1
 
     def __post_init__(self) -> None:
         _normalise(self, (f.name for f in dataclasses.fields(self)), _PACKAGE_CHECKS)
@@ -271,6 +289,7 @@ class PackagePatch:
     allowed_outputs: tuple[str, ...] | Unset = UNSET
     is_trial: bool | Unset = UNSET
     enabled: bool | Unset = UNSET
+    credit_cost: int | Unset = UNSET
 
     def __post_init__(self) -> None:
         _normalise(self, (f.name for f in dataclasses.fields(self)), _PACKAGE_CHECKS)
@@ -306,6 +325,7 @@ class LineRecord:
     created_at: datetime
     last_seen_at: datetime | None
     package_ids: tuple[int, ...]  # in assignment order
+    owner_id: int | None = None  # the reseller account that sold it; None: the operator's own line
 
     def status(self, now: datetime) -> LineStatus:
         """Banned wins over disabled, disabled over expired; a line expires at ``exp_at`` exactly."""
@@ -336,6 +356,7 @@ class PackageRecord:
     is_trial: bool
     enabled: bool
     bouquet_ids: tuple[int, ...]  # in package order
+    credit_cost: int = 1  # credits a reseller pays per line created or renewed with this package
 
 
 @dataclass(frozen=True)  # no slots: ``channel_set`` is computed once and cached on the instance
@@ -363,6 +384,7 @@ class Entitlement:
 __all__ = [
     "BAN_REASON_MAX",
     "BOUQUET_NAME_MAX",
+    "CREDIT_COST_MAX",
     "NOTES_MAX",
     "OUTPUT_FORMATS",
     "PACKAGE_NAME_MAX",
@@ -381,9 +403,11 @@ __all__ = [
     "PackagePatch",
     "PackageRecord",
     "check_bouquet_name",
+    "check_credit_cost",
     "check_ids",
     "check_ips",
     "check_outputs",
+    "check_owner",
     "check_password",
     "check_user_agents",
     "check_username",

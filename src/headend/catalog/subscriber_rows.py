@@ -122,6 +122,7 @@ def line_record(row: LineRow, package_ids: tuple[int, ...]) -> LineRecord:
         created_at=row.created_at,
         last_seen_at=row.last_seen_at,
         package_ids=package_ids,
+        owner_id=row.owner_id,
     )
 
 
@@ -155,6 +156,7 @@ async def package_records(session: AsyncSession, rows: Sequence[PackageRow]) -> 
             is_trial=row.is_trial,
             enabled=row.enabled,
             bouquet_ids=bouquets.get(row.id, ()),
+            credit_cost=row.credit_cost,
         )
         for row in rows
     ]

@@ -12,6 +12,11 @@ The one write that bumps neither is ``last_seen_at``: it is written in batches, 
 
 Passwords: the store never sees a stored password in clear. It generates one (or takes the operator's),
 hands it back once, and keeps what the injected hasher makes of it.
+
+Resellers: a line may have an ``owner_id`` (the admin account that sold it). :meth:`SubscriberStore.create_line`
+and :meth:`SubscriberStore.renew` take an ``in_transaction`` hook that runs inside their write transaction,
+before the line is written: ``headend.admin.resellers`` spends the reseller's credits there, so a line is
+never created or renewed without its payment, nor a payment taken without the line.
 """
 
 from __future__ import annotations
@@ -20,14 +25,15 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Final, Protocol
+from typing import Final, Protocol, TypeAlias
 
 from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from headend.catalog.admin_models import AdminRow
 from headend.catalog.db import Database
 from headend.catalog.models import CatalogState, utcnow
 from headend.catalog.packages import PackageMethods
@@ -62,6 +68,9 @@ PASSWORD_ALPHABET: Final = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz2345
 """No 0/O, 1/l/I, o: a generated password survives being read aloud or typed on a TV remote."""
 PASSWORD_LENGTH: Final = 12
 LIST_LIMIT_MAX: Final = 10_000
+
+TransactionHook: TypeAlias = Callable[[AsyncSession], Awaitable[None]]
+"""Runs inside a line write transaction, before the line is written; raising rolls the whole change back."""
 
 
 class PasswordHashing(Protocol):
@@ -120,15 +129,25 @@ class SubscriberStore(PackageMethods):
 
     # -- lines: create and read -----------------------------------------------------------------------
 
-    async def create_line(self, data: LineInput) -> tuple[LineRecord, str]:
-        """Create a line; returns it with its password in clear, the only time it is ever shown."""
+    async def create_line(
+        self, data: LineInput, *, in_transaction: TransactionHook | None = None
+    ) -> tuple[LineRecord, str]:
+        """Create a line; returns it with its password in clear, the only time it is ever shown.
+
+        ``in_transaction`` runs in the same write transaction, after the input is checked and before the line
+        is inserted (see the module docstring)."""
         password = data.password if data.password is not None else generate_password()
         password_hash = self._hasher.hash(password)
         async with self._change() as session:
             await _check_username_free(session, data.username, exclude=None)
             await check_references(session, PackageRow, data.package_ids, "package_ids", "package")
+            await _check_owner(session, data.owner_id)
+            if in_transaction is not None:
+                await in_transaction(session)
             packages = await _packages(session, data.package_ids)
-            row = LineRow(username=data.username, password_hash=password_hash, created_at=self._now())
+            row = LineRow(
+                username=data.username, password_hash=password_hash, created_at=self._now(), owner_id=data.owner_id
+            )
             _apply_defaults(row, data, packages, self._now())
             session.add(row)
             await session.flush()
@@ -158,10 +177,13 @@ class SubscriberStore(PackageMethods):
             return (await line_records(session, [row]))[0], row.password_hash
 
     async def list_lines(
-        self, search: str | None = None, limit: int | None = None, offset: int = 0
+        self, search: str | None = None, limit: int | None = None, offset: int = 0, owner_id: int | None = None
     ) -> list[LineRecord]:
-        """Lines by username. ``search``: case-insensitive substring of the username or the notes."""
+        """Lines by username. ``search``: case-insensitive substring of the username or the notes;
+        ``owner_id``: only the lines of that (reseller) account."""
         stmt = select(LineRow)
+        if owner_id is not None:
+            stmt = stmt.where(LineRow.owner_id == check_int(owner_id, "owner_id", low=0, high=ID_MAX))
         if search:
             text = check_text(search, "search", SEARCH_MAX)
             stmt = stmt.where(
@@ -188,15 +210,25 @@ class SubscriberStore(PackageMethods):
             row = await get_row(session, LineRow, line_id, "line")
             if "username" in changes:
                 await _check_username_free(session, str(changes["username"]), exclude=row.id)
+            if "owner_id" in changes:
+                await _check_owner(session, changes["owner_id"])
             for name, value in changes.items():
                 setattr(row, name, list(value) if isinstance(value, tuple) else value)
             await session.flush()
             return (await line_records(session, [row]))[0]
 
-    async def renew(self, line_id: int, *, days: int | None = None, package_id: int | None = None) -> LineRecord:
+    async def renew(
+        self,
+        line_id: int,
+        *,
+        days: int | None = None,
+        package_id: int | None = None,
+        in_transaction: TransactionHook | None = None,
+    ) -> LineRecord:
         """Extend the expiry from max(now, exp_at) by ``days``, or by a package's duration (and assign the
         package if the line lacks it), or by default by the longest duration of the line's packages.
-        A line that never expires stays so."""
+        A line that never expires stays so. ``in_transaction`` runs in the same write transaction, once the
+        line and the package are known to exist, before anything is changed."""
         if days is not None and package_id is not None:
             raise ValidationError("give days or a package, not both", field="days")
         if days is not None:
@@ -206,6 +238,9 @@ class SubscriberStore(PackageMethods):
             held = (await linked_ids(session, LinePackageRow, "line_id", "package_id", [row.id])).get(row.id, ())
             if package_id is not None:
                 await check_references(session, PackageRow, [package_id], "package_id", "package")
+            if in_transaction is not None:
+                await in_transaction(session)
+            if package_id is not None:
                 if package_id not in held:
                     await replace_links(session, LinePackageRow, ("line_id", row.id), "package_id", [*held, package_id])
             days = days or await _renewal_days(session, [package_id] if package_id is not None else list(held))
@@ -289,6 +324,11 @@ async def _check_username_free(session: AsyncSession, username: str, *, exclude:
         raise Conflict(f"a line named {username!r} already exists")
 
 
+async def _check_owner(session: AsyncSession, owner_id: object) -> None:
+    if isinstance(owner_id, int):  # already checked by LineInput / LinePatch
+        await check_references(session, AdminRow, [owner_id], "owner_id", "admin account")
+
+
 async def _packages(session: AsyncSession, package_ids: Sequence[int]) -> list[PackageRow]:
     if not package_ids:
         return []
@@ -331,4 +371,11 @@ def _add_days(start: datetime, days: int) -> datetime:
         raise ValidationError("the expiry date would be out of range", field="days") from None
 
 
-__all__ = ["PASSWORD_ALPHABET", "PASSWORD_LENGTH", "PasswordHashing", "SubscriberStore", "generate_password"]
+__all__ = [
+    "PASSWORD_ALPHABET",
+    "PASSWORD_LENGTH",
+    "PasswordHashing",
+    "SubscriberStore",
+    "TransactionHook",
+    "generate_password",
+]

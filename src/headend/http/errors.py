@@ -6,6 +6,8 @@ Both the ASGI control plane (Starlette exception handlers) and the native media 
 
 from __future__ import annotations
 
+import math
+
 from headend import errors
 
 _STATUS: tuple[tuple[type[errors.HeadendError], int], ...] = (
@@ -16,6 +18,7 @@ _STATUS: tuple[tuple[type[errors.HeadendError], int], ...] = (
     (errors.AuthFailed, 401),
     (errors.NotAcceptable, 406),
     (errors.TooManyConnections, 403),
+    (errors.TooManyRequests, 429),
     (errors.Forbidden, 403),
     (errors.ChannelUnavailable, 503),
     (errors.IngestError, 503),
@@ -29,6 +32,15 @@ def status_for(exc: errors.HeadendError) -> int:
         if isinstance(exc, cls):
             return status
     return 500
+
+
+def headers_for(exc: errors.HeadendError) -> dict[str, str]:
+    """Headers that belong with the answer: how to authenticate (401), when to retry (429)."""
+    if isinstance(exc, errors.AuthFailed):
+        return {"www-authenticate": 'Bearer realm="headend"'}
+    if isinstance(exc, errors.TooManyRequests):
+        return {"retry-after": str(max(1, math.ceil(exc.retry_after)))}
+    return {}
 
 
 def body_for(exc: errors.HeadendError) -> dict[str, object]:

@@ -10,9 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Final
 
 from headend.ingest.reaper import PidRegistry
+from headend.ingest.supervisor import IngestEvent
 from headend.relay.channel import Channel, ChannelStatus
 from headend.relay.config import ChannelConfig
 from headend.settings import IngestSettings, RelaySettings
@@ -21,6 +25,16 @@ from headend.types import ChannelId, Clock, monotonic
 logger = logging.getLogger(__name__)
 
 ConfigResolver = Callable[[ChannelId], Awaitable[ChannelConfig]]
+EVENT_HISTORY: Final = 100
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelEvent:
+    """An ingest event (start, failover, stall, exit, ...) of one channel, for the dashboard."""
+
+    channel_id: int
+    channel_name: str
+    event: IngestEvent
 
 
 class ChannelHub:
@@ -46,6 +60,7 @@ class ChannelHub:
         self._starting: dict[int, asyncio.Task[Channel]] = {}
         self._janitor: asyncio.Task[None] | None = None
         self._closed = False
+        self._history: deque[ChannelEvent] = deque(maxlen=EVENT_HISTORY)  # events of channels since stopped
 
     async def start(self) -> None:
         self._janitor = asyncio.get_running_loop().create_task(self._janitor_loop())
@@ -99,6 +114,7 @@ class ChannelHub:
     async def stop(self, channel_id: int) -> None:
         channel = self._channels.pop(channel_id, None)
         if channel is not None:
+            self._history.extend(_events_of(channel))
             await channel.aclose()
             logger.info("channel %s stopped", channel_id)
 
@@ -117,6 +133,11 @@ class ChannelHub:
     def running_ids(self) -> list[int]:
         return sorted(self._channels)
 
+    def recent_events(self, limit: int = 50) -> list[ChannelEvent]:
+        """The latest ingest events of running and recently stopped channels, newest first."""
+        live = [event for channel in self._channels.values() for event in _events_of(channel)]
+        return sorted([*self._history, *live], key=lambda e: e.event.at, reverse=True)[:limit]
+
     # -- idle stop -------------------------------------------------------------------------------------------
     async def _janitor_loop(self) -> None:
         while True:
@@ -126,3 +147,9 @@ class ChannelHub:
                 if channel.config.on_demand and idle >= self._relay.idle_grace_s:
                     logger.info("channel %s idle for %.0f s: stopping", channel.id, idle)
                     await self.stop(channel.id)
+
+
+def _events_of(channel: Channel) -> list[ChannelEvent]:
+    ingest = channel.status().ingest
+    events = ingest.events if ingest is not None else ()
+    return [ChannelEvent(channel.id, channel.config.name, event) for event in events]

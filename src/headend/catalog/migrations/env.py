@@ -11,6 +11,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
+import headend.catalog.admin_models  # registers the admin tables on Base.metadata
+import headend.catalog.epg_models  # registers the EPG tables on Base.metadata
 import headend.catalog.subscriber_models  # noqa: F401 - registers the subscriber tables on Base.metadata
 from headend.catalog.models import Base
 

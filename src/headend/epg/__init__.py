@@ -1,0 +1,1 @@
+"""The electronic programme guide: safe XMLTV reading, channel mapping, imports and their schedule."""

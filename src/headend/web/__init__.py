@@ -1,0 +1,1 @@
+"""The admin web panel: server-rendered pages (Jinja2, autoescaped) with htmx, under a strict CSP."""
