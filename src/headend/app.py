@@ -78,4 +78,13 @@ def create_app(svc: Services) -> Starlette:
     return app
 
 
-__all__ = ["PolicyRoute", "create_app", "routes"]
+async def close_background_tasks(app: Starlette) -> None:
+    """Cancel the work routes started in the background (EPG refreshes, M3U imports) and wait for it, so
+    nothing still writes when the database closes. Each job records its own cancellation."""
+    tasks: set[asyncio.Task[None]] = app.state.background_tasks
+    for task in list(tasks):
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+__all__ = ["PolicyRoute", "close_background_tasks", "create_app", "routes"]

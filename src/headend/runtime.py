@@ -14,6 +14,8 @@ import signal
 import socket
 import sys
 
+from starlette.applications import Starlette
+
 from headend.admin.accounts import AdminAccounts
 from headend.admin.api_tokens import ApiTokens
 from headend.admin.audit import AuditLog
@@ -22,7 +24,7 @@ from headend.admin.passwords import AdminPasswordHasher
 from headend.admin.resellers import Resellers
 from headend.admin.sessions import AdminSessions
 from headend.admin.throttle import LoginThrottle
-from headend.app import create_app
+from headend.app import close_background_tasks, create_app
 from headend.auth.lines import LineAuthenticator
 from headend.auth.passwords import PasswordHasher
 from headend.auth.secret import load_secret
@@ -57,6 +59,7 @@ class Headend:
         self.settings = settings
         self.services: Services | None = None
         self.http: HttpServer | None = None
+        self.app: Starlette | None = None
         self.router = NativeRouter()
         self.epg_scheduler: EpgScheduler | None = None
 
@@ -90,7 +93,8 @@ class Headend:
         PreviewRoutes(
             services.media, services.admin_sessions, services.api_tokens, bootstrap_token=settings.admin.api_token
         ).register(self.router)
-        self.http = HttpServer(settings.http, app=create_app(services), router=self.router)
+        self.app = create_app(services)
+        self.http = HttpServer(settings.http, app=self.app, router=self.router)
         await self.http.start(sock)
         self.epg_scheduler = EpgScheduler(services.epg, services.epg_importer, settings)
         self.epg_scheduler.start()
@@ -118,6 +122,8 @@ class Headend:
         if self.epg_scheduler is not None:
             await self.epg_scheduler.aclose()
             self.epg_scheduler = None
+        if self.app is not None:
+            await close_background_tasks(self.app)  # panel/API jobs: before the database closes
         if self.services is not None:
             await self.services.epg_importer.aclose()
             await self.services.hub.aclose()

@@ -71,6 +71,18 @@ async def test_idle_timeout(db: Database, accounts: AdminAccounts, fake_now: Fak
     assert await sessions.resolve(cookie) is None
 
 
+async def test_background_requests_do_not_keep_a_session_alive(
+    db: Database, accounts: AdminAccounts, fake_now: FakeNow
+) -> None:
+    sessions = AdminSessions(db, AdminSettings(session_hours=12.0, session_idle_minutes=30.0), now=fake_now)
+    cookie, _ = await sessions.create(await make_account(accounts, "alice"), ip="", user_agent="")
+    for _ in range(14):  # a dashboard left open polls every 2 s; here every 2 minutes for 28 minutes
+        fake_now.advance(minutes=2)
+        assert await sessions.resolve(cookie, activity=False) is not None
+    fake_now.advance(minutes=2)  # 30 minutes since the admin last did anything
+    assert await sessions.resolve(cookie, activity=False) is None
+
+
 async def test_last_used_is_written_at_most_once_a_minute(
     accounts: AdminAccounts, admin_sessions: AdminSessions, db: Database, fake_now: FakeNow
 ) -> None:

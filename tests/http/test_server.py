@@ -40,12 +40,17 @@ async def crash(request: StarletteRequest) -> Response:
     raise RuntimeError("boom")
 
 
+async def created(request: StarletteRequest) -> Response:
+    return Response(b"", status_code=int(request.query_params.get("status", "201")))
+
+
 APP = Starlette(
     routes=[
         Route("/hello", hello),
         Route("/echo", echo, methods=["POST"]),
         Route("/stream", stream),
         Route("/crash", crash),
+        Route("/created", created),
     ]
 )
 
@@ -115,6 +120,14 @@ async def test_keep_alive_serves_pipelined_requests_in_order(server: HttpServer)
     text = data.decode()
     assert text.count("HTTP/1.1 200 OK") == 4
     assert text.index("hello 0") < text.index("hello 1") < text.index("hello 2") < text.index("native 9")
+
+
+@pytest.mark.parametrize(
+    ("status", "line"), [(201, b"201 Created"), (202, b"202 Accepted"), (422, b"422 Unprocessable Content")]
+)
+async def test_status_lines_carry_the_standard_reason_phrase(server: HttpServer, status: int, line: bytes) -> None:
+    data = await raw(server, b"GET /created?status=%d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % status)
+    assert data.startswith(b"HTTP/1.1 " + line + b"\r\n")
 
 
 async def test_oversized_head_gets_431(server: HttpServer) -> None:

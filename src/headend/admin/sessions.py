@@ -77,8 +77,11 @@ class AdminSessions:
         )  # fmt: skip
         return cookie, principal
 
-    async def resolve(self, cookie_value: str) -> Principal | None:
-        """The principal of a live session, or None (unknown, expired, idle, account disabled or deleted)."""
+    async def resolve(self, cookie_value: str, *, activity: bool = True) -> Principal | None:
+        """The principal of a live session, or None (unknown, expired, idle, account disabled or deleted).
+
+        ``activity=False`` for requests a page makes by itself (the dashboard's polling, a preview player's
+        playlist refreshes): they are answered but do not keep an unattended session from going idle."""
         if not isinstance(cookie_value, str) or not 0 < len(cookie_value) <= COOKIE_VALUE_MAX:
             return None
         stmt = (
@@ -97,7 +100,7 @@ class AdminSessions:
             return None
         if not account.enabled:
             return None
-        if now - row.last_used_at >= TOUCH_INTERVAL:
+        if activity and now - row.last_used_at >= TOUCH_INTERVAL:
             async with self._db.write() as session:
                 await session.execute(
                     update(AdminSessionRow).where(AdminSessionRow.id == row.id).values(last_used_at=now)

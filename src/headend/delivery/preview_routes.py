@@ -94,7 +94,8 @@ class PreviewRoutes:
                 return Principal(0, BOOTSTRAP_USERNAME, Role.ADMIN, via="bootstrap")
             return await self._tokens.resolve(token) if token else None
         cookie = cookie_value(request, COOKIE_NAME)
-        return await self._sessions.resolve(cookie) if cookie else None
+        # a player refreshes its playlist by itself: that keeps no unattended session alive
+        return await self._sessions.resolve(cookie, activity=False) if cookie else None
 
     async def m3u8(self, request: Request, responder: Responder, params: Mapping[str, str]) -> None:
         who = await self.authenticate(request)

@@ -14,6 +14,7 @@ import socket
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import TYPE_CHECKING, cast
 from urllib.parse import unquote
 
@@ -28,13 +29,8 @@ logger = logging.getLogger(__name__)
 
 Handler = Callable[["Request", "Responder"], Awaitable[None]]
 
-_REASONS = {
-    200: b"OK", 204: b"No Content", 206: b"Partial Content", 301: b"Moved Permanently", 302: b"Found",
-    304: b"Not Modified", 400: b"Bad Request", 401: b"Unauthorized", 403: b"Forbidden", 404: b"Not Found",
-    405: b"Method Not Allowed", 406: b"Not Acceptable", 408: b"Request Timeout", 409: b"Conflict",
-    410: b"Gone", 413: b"Content Too Large", 416: b"Range Not Satisfiable", 422: b"Unprocessable Content",
-    429: b"Too Many Requests", 431: b"Request Header Fields Too Large", 500: b"Internal Server Error",
-    503: b"Service Unavailable",
+_REASONS = {status.value: status.phrase.encode("ascii") for status in HTTPStatus} | {
+    413: b"Content Too Large", 422: b"Unprocessable Content",  # RFC 9110 names
 }  # fmt: skip
 
 

@@ -76,18 +76,23 @@ class PolicyRoute(Route):
         policy: Policy,
         methods: list[str] | None = None,
         name: str | None = None,
+        activity: bool = True,
     ) -> None:
+        """``activity=False``: a route pages call by themselves (polling); its calls do not extend an idle
+        admin session."""
         self.policy = policy
-        super().__init__(path, _guard(endpoint, policy), methods=methods or ["GET"], name=name or endpoint.__name__)
+        super().__init__(
+            path, _guard(endpoint, policy, activity), methods=methods or ["GET"], name=name or endpoint.__name__
+        )
 
 
-def _guard(endpoint: Endpoint, policy: Policy) -> Endpoint:
+def _guard(endpoint: Endpoint, policy: Policy, activity: bool) -> Endpoint:
     roles = roles_for(policy)
     if roles is None:
         return endpoint  # public, subscriber and media policies: the endpoint checks what it needs
 
     async def guarded(request: Request) -> Response:
-        await authorize(request, roles)
+        await authorize(request, roles, activity=activity)
         return await endpoint(request)
 
     guarded.__name__ = endpoint.__name__
@@ -116,10 +121,10 @@ def principal(request: Request) -> Principal:
 # -- the guard ---------------------------------------------------------------------------------------------------
 
 
-async def authorize(request: Request, roles: frozenset[Role]) -> Principal:
+async def authorize(request: Request, roles: frozenset[Role], *, activity: bool = True) -> Principal:
     """Authenticate the caller, check its role, origin and CSRF token; the principal lands on request.state."""
     svc = services(request)
-    found = await authenticate(request, svc)
+    found = await authenticate(request, svc, activity=activity)
     if found is None:
         raise AuthFailed("authentication required: a session cookie or 'Authorization: Bearer <token>'")
     if request.method not in SAFE_METHODS:
@@ -132,14 +137,14 @@ async def authorize(request: Request, roles: frozenset[Role]) -> Principal:
     return found
 
 
-async def authenticate(request: Request, svc: Services) -> Principal | None:
+async def authenticate(request: Request, svc: Services, *, activity: bool = True) -> Principal | None:
     """The principal behind the request's bearer token (if it sends one) or session cookie, or None."""
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer":
         return await _bearer(value.strip(), svc)
     cookie = request.cookies.get(COOKIE_NAME)
     if cookie:
-        return await svc.admin_sessions.resolve(cookie)
+        return await svc.admin_sessions.resolve(cookie, activity=activity)
     return None
 
 

@@ -136,7 +136,7 @@ async def dashboard_live(request: Request) -> Response:
 def dashboard_routes() -> list[PolicyRoute]:
     return [
         PanelRoute("/admin", dashboard, policy=Policy.ACCOUNT),
-        PanelRoute("/admin/dashboard/live", dashboard_live, policy=Policy.SUPPORT),
+        PanelRoute("/admin/dashboard/live", dashboard_live, policy=Policy.SUPPORT, activity=False),  # polled
     ]
 
 

@@ -42,9 +42,15 @@ class ImportJob:
 
 
 class WebJobs:
-    def __init__(self) -> None:
+    def __init__(self, tracked: set[asyncio.Task[None]]) -> None:
+        """``tracked``: the app's background tasks, which the server cancels and awaits when it stops."""
         self.imports: OrderedDict[str, ImportJob] = OrderedDict()
         self.epg: dict[int, asyncio.Task[None]] = {}
+        self._tracked = tracked
+
+    def _track(self, task: asyncio.Task[None]) -> None:
+        self._tracked.add(task)
+        task.add_done_callback(self._tracked.discard)
 
     def start_import(
         self, filename: str, size: int, dry_run: bool, work: Callable[[ImportJob], Coroutine[Any, Any, None]]
@@ -54,6 +60,7 @@ class WebJobs:
         self._forget_old()
         job.task = asyncio.get_running_loop().create_task(work(job))
         job.task.add_done_callback(lambda task: _finished(job, task))
+        self._track(job.task)
         return job
 
     def start_epg(self, source_id: int, work: Coroutine[Any, Any, None]) -> bool:
@@ -64,6 +71,7 @@ class WebJobs:
             return False
         task = asyncio.get_running_loop().create_task(work)
         task.add_done_callback(_log_failure)
+        self._track(task)
         self.epg[source_id] = task
         return True
 
@@ -94,7 +102,7 @@ def web_jobs(request: Request) -> WebJobs:
     """The application's job registry (made on first use)."""
     jobs = getattr(request.app.state, "web_jobs", None)
     if not isinstance(jobs, WebJobs):
-        jobs = WebJobs()
+        jobs = WebJobs(request.app.state.background_tasks)
         request.app.state.web_jobs = jobs
     return jobs
 

@@ -33,8 +33,10 @@ _STATIC_TYPES: Final = {".css": "text/css", ".js": "text/javascript", ".svg": "i
 class PanelRoute(PolicyRoute):
     """A PolicyRoute for panel pages: the same guard (authentication, role, CSRF), errors answered in HTML."""
 
-    def __init__(self, path: str, endpoint: Endpoint, *, policy: Policy, methods: list[str] | None = None) -> None:
-        super().__init__(path, endpoint, policy=policy, methods=methods)
+    def __init__(
+        self, path: str, endpoint: Endpoint, *, policy: Policy, methods: list[str] | None = None, activity: bool = True
+    ) -> None:
+        super().__init__(path, endpoint, policy=policy, methods=methods, activity=activity)
         self.app = request_response(_html_errors(self.endpoint))  # self.endpoint: the guarded endpoint
 
 
