@@ -27,6 +27,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from headend import settings as settings_mod
+from headend.admin.accounts import AdminAccounts
+from headend.admin.passwords import AdminPasswordHasher
+from headend.admin.principal import Role
+from headend.admin.records import AdminInput
 from headend.auth.passwords import PasswordHasher
 from headend.auth.secret import load_secret
 from headend.catalog.channels import ChannelStore
@@ -38,7 +42,7 @@ from headend.catalog.subscriber_records import LineInput, LineStatus, PackageInp
 from headend.catalog.subscribers import PASSWORD_ALPHABET, PASSWORD_LENGTH, SubscriberStore
 from headend.epg.demo_guide import write_demo_guide
 from headend.epg.importer import EpgImporter, ImportReport
-from headend.errors import IngestError, NotFound
+from headend.errors import AuthFailed, IngestError, NotFound
 from headend.ingest.ffmpeg import locate_ffmpeg
 from headend.settings import Settings
 from headend.types import ChannelId
@@ -134,10 +138,33 @@ async def ensure_channels(store: ChannelStore, loops: dict[int, Path]) -> list[C
     return ids
 
 
+DEMO_ADMIN = "admin"
+
+
 def demo_password(secret: bytes) -> str:
     """The demo line's password: derived from the installation's secret key, so it is stable across runs."""
     digest = hmac.new(secret, b"headend/demo-line-password", hashlib.sha256).digest()
     return "".join(PASSWORD_ALPHABET[b % len(PASSWORD_ALPHABET)] for b in digest[:PASSWORD_LENGTH])
+
+
+def demo_admin_password(secret: bytes) -> str:
+    """The demo admin's password, derived from this installation's secret key like the demo line's (random per
+    installation, never a default; stable across runs so the banner can show it every time)."""
+    digest = hmac.new(secret, b"headend/demo-admin-password", hashlib.sha256).digest()
+    return "".join(PASSWORD_ALPHABET[b % len(PASSWORD_ALPHABET)] for b in digest[:20])
+
+
+async def ensure_admin(db: Database, password: str) -> bool:
+    """Create the demo's ``admin`` account when no admin exists; True when ``password`` still logs it in."""
+    accounts = AdminAccounts(db, AdminPasswordHasher())
+    if await accounts.count(enabled_admins_only=True) == 0:
+        await accounts.create(AdminInput(username=DEMO_ADMIN, role=Role.ADMIN, password=password))
+        return True
+    try:
+        await accounts.authenticate(DEMO_ADMIN, password)
+    except AuthFailed:
+        return False  # changed by the operator (or another admin exists): the banner says how to reset it
+    return True
 
 
 async def ensure_subscribers(
@@ -195,7 +222,7 @@ def demo_settings(settings: Settings, *, explicit_data_dir: bool) -> Settings:
     )
 
 
-async def _prepare(settings: Settings) -> tuple[list[ChannelId], str]:
+async def _prepare(settings: Settings) -> tuple[list[ChannelId], str, str | None]:
     ffmpeg = locate_ffmpeg(settings.ingest.ffmpeg)
     loops_dir = settings.media_dir / "demo"
     loops_dir.mkdir(parents=True, exist_ok=True)
@@ -213,17 +240,19 @@ async def _prepare(settings: Settings) -> tuple[list[ChannelId], str]:
         await db.migrate()
         ids = await ensure_channels(ChannelStore(db), loops)
         await ensure_subscribers(SubscriberStore(db, hasher), hasher, ids, password)
+        admin_password = demo_admin_password(secret)
+        shown = admin_password if await ensure_admin(db, admin_password) else None
         guide = await ensure_guide(settings, db)
         if guide.ok:
             _say(f"  programme guide: {guide.programmes_stored} programmes for {guide.channels_matched} channels")
         else:
             logger.warning("the demo guide could not be imported: %s", guide.message)
-        return ids, password
+        return ids, password, shown
     finally:
         await db.aclose()
 
 
-def _banner(settings: Settings, ids: list[ChannelId], password: str) -> str:
+def _banner(settings: Settings, ids: list[ChannelId], password: str, admin_password: str | None) -> str:
     host = settings.http.host if settings.http.host not in ("0.0.0.0", "::") else "127.0.0.1"
     base = f"http://{host}:{settings.http.port}"
     lines = ["", "Headend demo is running. Play a channel:", ""]
@@ -235,7 +264,14 @@ def _banner(settings: Settings, ids: list[ChannelId], password: str) -> str:
         f"  vlc {base}/stream/{ids[0]}.ts",
         f"  ffprobe -v error -show_streams {base}/stream/{ids[0]}.ts",
         "",
-        f"  Operator API: curl -H 'Authorization: Bearer {settings.admin.api_token}' {base}/api/v1/status",
+        f"Admin panel: {base}/admin",
+        f"  username  {DEMO_ADMIN}",
+        f"  password  {admin_password}"
+        if admin_password
+        else "  password  (changed since the demo set it; reset: HEADEND_PATHS_DATA_DIR="
+        f"{settings.paths.data_dir} .venv/bin/headend admin passwd {DEMO_ADMIN})",
+        f"  REST API  curl -H 'Authorization: Bearer {settings.admin.api_token}' {base}/api/v1/status",
+        f"            (OpenAPI: {base}/api/v1/openapi.json)",
         "",
         "Or log in with an Xtream Codes player (TiviMate, IPTV Smarters, ...):",
         "",
@@ -256,9 +292,9 @@ def run_demo(settings: Settings, *, explicit_data_dir: bool) -> int:
     settings = demo_settings(settings, explicit_data_dir=explicit_data_dir)
     _say(f"Preparing the demo in {settings.paths.data_dir.resolve()} ...")
     try:
-        ids, password = asyncio.run(_prepare(settings))
+        ids, password, admin_password = asyncio.run(_prepare(settings))
     except NotFound as exc:
         raise IngestError(f"demo set-up failed: {exc.message}") from exc
-    _say(_banner(settings, ids, password))
+    _say(_banner(settings, ids, password, admin_password))
     run(settings)
     return 0

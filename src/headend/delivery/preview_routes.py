@@ -34,7 +34,7 @@ BOOTSTRAP_USERNAME: Final = "bootstrap-token"
 
 
 class SessionResolver(Protocol):
-    async def resolve(self, cookie_value: str) -> Principal | None: ...
+    async def resolve(self, cookie_value: str, *, activity: bool = True) -> Principal | None: ...
 
 
 class TokenResolver(Protocol):
