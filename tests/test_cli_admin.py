@@ -5,6 +5,7 @@ audited as ``cli``, one-line errors."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import logging
@@ -41,8 +42,9 @@ class Result:
 Run = Callable[..., Result]
 
 
-@pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Iterator[Run]:
+@contextlib.contextmanager
+def cli_runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Iterator[Run]:
+    """``headend.cli.main`` in this process on ``tmp_path/data`` (the test files of the CLI share it)."""
     for name in [k for k in os.environ if k.startswith("HEADEND_")]:
         monkeypatch.delenv(name)
     monkeypatch.setenv("HEADEND_PATHS_DATA_DIR", str(tmp_path / "data"))
@@ -51,15 +53,24 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureF
 
     def run(*args: str, stdin: str = "") -> Result:
         monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        capsys.readouterr()
         with pytest.raises(SystemExit) as exited:
             main(list(args))
         out, err = capsys.readouterr()
         return Result(int(exited.value.code or 0), out, err)
 
-    yield run
-    root.handlers[:] = saved[0]
-    root.setLevel(saved[1])
-    logging.getLogger("alembic").setLevel(saved[2])
+    try:
+        yield run
+    finally:  # main() sets up logging for a process; give pytest its handlers back
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+        logging.getLogger("alembic").setLevel(saved[2])
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Iterator[Run]:
+    with cli_runner(tmp_path, monkeypatch, capsys) as run:
+        yield run
 
 
 def _database(tmp_path: Path) -> Database:

@@ -1,35 +1,41 @@
-"""The ``headend`` command: serve, demo, database, channel and subscriber administration.
+"""The ``headend`` command: serve, demo, database, and the administration commands of ``headend.cli_*``.
 
 Settings are loaded once here (``--config``, then ``HEADEND_*`` variables) and passed down. Errors Headend
 raises on purpose end the command with a one-line message and a non-zero exit code, never a traceback.
+
+Every administration command works through the same service layer as the web panel and the REST API
+(the catalog stores, ``Resellers``, ``AuditLog``), and every change it makes is written to the audit log
+with actor ``cli`` under the action name the REST API uses for the same change. Commands about live state
+(``headend session …``) ask the running server over its REST API instead (``headend.cli_sessions``).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import sys
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import asdict
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, Final
 
 import orjson
 
 from headend import __version__
 from headend import settings as settings_mod
-from headend.catalog.channels import ChannelStore
 from headend.catalog.db import Database
-from headend.catalog.records import ChannelInput, SourceInput, SourceRecord
+from headend.catalog.records import SourceInput
 from headend.errors import ConfigError, HeadendError
 from headend.ingest.ffmpeg import locate_ffmpeg
 from headend.ingest.sources import parse_source
 from headend.logs import setup_logging
-from headend.redact import redact
 from headend.settings import Settings
 
 Command = Callable[[argparse.Namespace, Settings], int]
+
+CLI_ENV: Final = frozenset({"HEADEND_API_TOKEN"})
+"""Environment variables of the command line itself, not settings (``settings.load`` refuses unknown ones)."""
 
 
 def _print(text: str) -> None:
@@ -53,25 +59,41 @@ def _emit(args: argparse.Namespace, rows: Sequence[dict[str, Any]], columns: Seq
         _print(_table(rows, columns))
 
 
-def source_input(text: str) -> SourceInput:
+def source_input(text: str, *, user_agent: str = "", enabled: bool = True) -> SourceInput:
     """A SourceInput from what an operator typed: URL, absolute path or ``testpattern:LABEL``."""
     spec = parse_source(text)
-    return SourceInput(kind=spec.kind, url=spec.url, label=spec.label)
+    return SourceInput(kind=spec.kind, url=spec.url, label=spec.label, user_agent=user_agent, enabled=enabled)
 
 
-def _source_row(record: SourceRecord) -> dict[str, Any]:
-    return {"id": record.id, "position": record.position, "kind": record.spec.kind.value,
-            "url": redact(record.spec.url), "enabled": record.enabled}  # fmt: skip
+def snapshot(record: object, *, drop: Iterable[str] = ()) -> dict[str, object]:
+    """A record (frozen dataclass) as a mapping for the audit log, without the fields in ``drop``.
+
+    ``AuditLog.record`` masks secrets and redacts credentials in URLs."""
+    assert dataclasses.is_dataclass(record)
+    assert not isinstance(record, type)
+    dropped = set(drop)
+    return {f.name: getattr(record, f.name) for f in dataclasses.fields(record) if f.name not in dropped}
 
 
-async def _with_store(settings: Settings, work: Callable[[ChannelStore], Awaitable[int]]) -> int:
-    db = Database(settings.database_url, echo=settings.db.echo)
-    await db.start()
-    try:
-        await (db.migrate() if settings.db.auto_migrate else db.check_schema())
-        return await work(ChannelStore(db))
-    finally:
-        await db.aclose()
+def run_db(settings: Settings, work: Callable[[Database], Awaitable[int]]) -> int:
+    """Run ``work`` on a started (and migrated, or checked) database; its result is the exit code."""
+
+    async def main() -> int:
+        db = Database(settings.database_url, echo=settings.db.echo)
+        await db.start()
+        try:
+            await (db.migrate() if settings.db.auto_migrate else db.check_schema())
+            return await work(db)
+        finally:
+            await db.aclose()
+
+    return asyncio.run(main())
+
+
+def nothing_to_change(args: argparse.Namespace, names: Iterable[str]) -> None:
+    """ConfigError when none of the options ``names`` was given (an update that would change nothing)."""
+    if all(getattr(args, name, None) is None for name in names):
+        raise ConfigError("nothing to change: give at least one option (see --help)")
 
 
 # -- commands ------------------------------------------------------------------------------------------------------
@@ -101,88 +123,6 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
         return 0
 
     return asyncio.run(work())
-
-
-def cmd_channel(args: argparse.Namespace, settings: Settings) -> int:
-    return asyncio.run(_with_store(settings, lambda store: _channel_action(args, store)))
-
-
-async def _channel_action(args: argparse.Namespace, store: ChannelStore) -> int:
-    actions = {
-        "list": _channel_list, "add": _channel_add, "show": _channel_show,
-        "add-source": _channel_add_source, "delete": _channel_delete, "import-m3u": _channel_import,
-    }  # fmt: skip
-    await actions[args.action](args, store)
-    return int(getattr(args, "exit_code", 0))
-
-
-async def _channel_list(args: argparse.Namespace, store: ChannelStore) -> None:
-    rows = [asdict(c) for c in await store.list_channels()]
-    _emit(args, rows, ["id", "number", "name", "on_demand", "enabled", "tvg_id"])
-
-
-async def _channel_add(args: argparse.Namespace, store: ChannelStore) -> None:
-    inputs = [source_input(url) for url in args.source or []]  # validate all before writing anything
-    profile = await store.get_profile_by_name(args.profile)
-    channel = await store.create_channel(
-        ChannelInput(name=args.name, number=args.number, tvg_id=args.tvg_id or "", logo_url=args.logo or "",
-                     on_demand=not args.always_on, profile_id=profile.id)
-    )  # fmt: skip
-    for item in inputs:
-        await store.add_source(channel.id, item)
-    _emit(args, [asdict(channel)], ["id", "number", "name", "on_demand"])
-
-
-async def _channel_show(args: argparse.Namespace, store: ChannelStore) -> None:
-    channel = await store.get_channel(args.id)
-    _emit(args, [asdict(channel)], ["id", "number", "name", "on_demand", "enabled", "tvg_id"])
-    _print("")
-    _emit(
-        args, [_source_row(s) for s in await store.list_sources(args.id)], ["id", "position", "kind", "url", "enabled"]
-    )
-
-
-async def _channel_add_source(args: argparse.Namespace, store: ChannelStore) -> None:
-    record = await store.add_source(args.id, source_input(args.url))
-    _emit(args, [_source_row(record)], ["id", "position", "kind", "url"])
-
-
-def _open_import(path: Path, max_bytes: int) -> BinaryIO:
-    if not path.is_file():
-        raise ConfigError(f"no such file: {path}")
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise ConfigError(f"{path} is {size} bytes, more than --max-bytes {max_bytes}")
-    return path.open("rb")
-
-
-async def _channel_import(args: argparse.Namespace, store: ChannelStore) -> None:
-    from headend.importing import Importer, ImportReport
-    from headend.playlists.m3u_parse import parse
-
-    path: Path = args.file
-
-    def progress(report: ImportReport) -> None:
-        sys.stderr.write(f"\r  {report.entries} entries read, {report.channels_created} channels created ...")
-        sys.stderr.flush()
-
-    with _open_import(path, args.max_bytes) as stream:  # a CLI run: reading the file on the loop is fine
-        report = await Importer(store, dry_run=args.dry_run).run(parse(stream), progress)
-    sys.stderr.write("\r" + " " * 70 + "\r")
-    summary = {k: getattr(report, k) for k in ("entries", "channels_created", "sources_added", "unchanged")}
-    summary["problems"] = len(report.problems)
-    _emit(args, [summary], list(summary))
-    for problem in report.problems[:50]:
-        sys.stderr.write(f"{path}:{problem.line}: {problem.message}\n")
-    if len(report.problems) > 50:
-        sys.stderr.write(f"... and {len(report.problems) - 50} more problems\n")
-    if report.problems:
-        args.exit_code = 1
-
-
-async def _channel_delete(args: argparse.Namespace, store: ChannelStore) -> None:
-    await store.delete_channel(args.id)
-    _print(f"channel {args.id} deleted")
 
 
 def cmd_settings(args: argparse.Namespace, settings: Settings) -> int:
@@ -221,16 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database migrations")
     db.add_argument("action", choices=["upgrade", "current"])
     db.set_defaults(func=cmd_db)
-    _channel_parser(sub)
-    from headend.cli_subscribers import add_parsers  # here: cli_subscribers imports this module's helpers
-
-    add_parsers(sub)
-    from headend.cli_admin import add_parsers as add_admin_parsers
-
-    add_admin_parsers(sub)
-    from headend.cli_epg import add_parsers as add_epg_parsers
-
-    add_epg_parsers(sub)
+    _command_parsers(sub)
     st = sub.add_parser("settings", help="show the effective settings")
     st.add_argument("--markdown", action="store_true", help="print the settings reference (docs/settings.md)")
     st.add_argument("--json", action="store_true")
@@ -239,37 +170,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _channel_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    ch = sub.add_parser("channel", help="manage channels")
-    ch.set_defaults(func=cmd_channel)
-    actions = ch.add_subparsers(dest="action", required=True)
-    lst = actions.add_parser("list")
-    lst.add_argument("--json", action="store_true")
-    add = actions.add_parser("add")
-    add.add_argument("name")
-    add.add_argument("--number", type=int)
-    add.add_argument("--tvg-id")
-    add.add_argument("--logo")
-    add.add_argument("--profile", default="remux")
-    add.add_argument("--always-on", action="store_true")
-    add.add_argument("--source", action="append", help="source URL, in failover order (repeatable); testpattern:LABEL")
-    add.add_argument("--json", action="store_true")
-    show = actions.add_parser("show")
-    show.add_argument("id", type=int)
-    show.add_argument("--json", action="store_true")
-    src = actions.add_parser("add-source")
-    src.add_argument("id", type=int)
-    src.add_argument("url")
-    src.add_argument("--json", action="store_true")
-    delete = actions.add_parser("delete")
-    delete.add_argument("id", type=int)
-    imp = actions.add_parser(
-        "import-m3u", help="import an M3U of sources: one channel per name, repeats become backups"
-    )
-    imp.add_argument("file", type=Path)
-    imp.add_argument("--dry-run", action="store_true", help="validate every entry, write nothing")
-    imp.add_argument("--max-bytes", type=int, default=200 * 1024 * 1024, help="refuse larger files (default 200 MiB)")
-    imp.add_argument("--json", action="store_true")
+def _command_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    # imported here: the command modules import this module's helpers
+    from headend import cli_admin, cli_catalog, cli_channels, cli_epg, cli_packages, cli_sessions, cli_subscribers
+
+    for module in (cli_channels, cli_catalog, cli_subscribers, cli_packages, cli_sessions, cli_admin, cli_epg):
+        module.add_parsers(sub)
 
 
 def _cli_overrides(args: argparse.Namespace, settings: Settings) -> Settings:
@@ -288,7 +194,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     args.env = dict(os.environ)
     try:
-        settings = _cli_overrides(args, settings_mod.load(config_file=args.config, env=args.env))
+        env = {k: v for k, v in args.env.items() if k not in CLI_ENV}
+        settings = _cli_overrides(args, settings_mod.load(config_file=args.config, env=env))
         setup_logging(settings.log, quiet=args.command not in ("serve", "demo"))
         code = args.func(args, settings)
     except ConfigError as exc:

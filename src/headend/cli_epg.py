@@ -4,29 +4,31 @@ Sources are named; channels go by id. ``add-source --file`` copies the file into
 (``<data_dir>/epg``), so the source keeps working when the original moves. ``refresh`` imports now, with a
 live progress line on stderr and a summary on stdout (exit code 1 when an import failed); the previous guide
 stays whenever an import fails. A mapping (``epg map``) is used from the source's next refresh on. Lists are
-tables, or JSON with ``--json``. Errors are Headend errors, which ``headend.cli.main`` turns into one line.
+tables, or JSON with ``--json``. Every change is audited with actor ``cli`` under the REST API's action names
+(``epg_source.create``, ``epg_override.set``, …; locations redacted). Errors are Headend errors, which
+``headend.cli.main`` turns into one line.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import shlex
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeAlias
 from zoneinfo import ZoneInfo
 
+from headend.admin.audit import AuditLog
 from headend.catalog.channels import ChannelStore
 from headend.catalog.db import Database
 from headend.catalog.epg import EpgStore
 from headend.catalog.epg_records import EpgSourceInput, EpgSourceKind, EpgSourceRecord, ProgrammeRecord
-from headend.cli import _emit, _print
+from headend.cli import _emit, _print, nothing_to_change, run_db
 from headend.epg.fetch import MIB, source_path, store_upload
 from headend.epg.importer import EpgImporter, ImportProgress, ImportReport, utcnow
 from headend.errors import ConfigError, HeadendError, ValidationError
@@ -49,6 +51,7 @@ class _Context:
     settings: Settings
     store: EpgStore
     channels: ChannelStore
+    audit: AuditLog
 
     @property
     def zone(self) -> ZoneInfo:
@@ -62,17 +65,11 @@ Action = Callable[[argparse.Namespace, _Context], Awaitable[None]]
 
 
 def cmd_epg(args: argparse.Namespace, settings: Settings) -> int:
-    async def work() -> int:
-        db = Database(settings.database_url, echo=settings.db.echo)
-        await db.start()
-        try:
-            await (db.migrate() if settings.db.auto_migrate else db.check_schema())
-            await ACTIONS[args.action](args, _Context(settings, EpgStore(db), ChannelStore(db)))
-            return int(getattr(args, "exit_code", 0))
-        finally:
-            await db.aclose()
+    async def work(db: Database) -> int:
+        await ACTIONS[args.action](args, _Context(settings, EpgStore(db), ChannelStore(db), AuditLog(db)))
+        return int(getattr(args, "exit_code", 0))
 
-    return asyncio.run(work())
+    return run_db(settings, work)
 
 
 # -- sources ---------------------------------------------------------------------------------------------------
@@ -96,6 +93,12 @@ def _source_row(ctx: _Context, source: EpgSourceRecord) -> dict[str, Any]:
     }
 
 
+def source_view(source: EpgSourceRecord) -> dict[str, object]:
+    """A source's settings for the audit log, as the REST API records them (the location redacted)."""
+    return {"name": source.name, "kind": source.kind.value, "location": redact(source.location),
+            "refresh_hours": source.refresh_hours, "priority": source.priority, "enabled": source.enabled}  # fmt: skip
+
+
 async def _add_source(args: argparse.Namespace, ctx: _Context) -> None:
     copied: str | None = None
     if args.file is not None:
@@ -110,6 +113,7 @@ async def _add_source(args: argparse.Namespace, ctx: _Context) -> None:
         if copied:
             (ctx.settings.epg_dir / copied).unlink(missing_ok=True)
         raise
+    await ctx.audit.record(None, "epg_source.create", "epg_source", source.id, after=source_view(source))
     _emit(args, [_source_row(ctx, source)], SOURCE_COLUMNS)
     sys.stderr.write(f"import it now with: headend epg refresh {shlex.quote(source.name)}\n")
 
@@ -121,10 +125,41 @@ async def _list(args: argparse.Namespace, ctx: _Context) -> None:
 async def _remove_source(args: argparse.Namespace, ctx: _Context) -> None:
     source = await ctx.store.get_source_by_name(args.name)
     await ctx.store.delete_source(source.id)
+    await ctx.audit.record(None, "epg_source.delete", "epg_source", source.id, before=source_view(source))
+    await _drop_unused_file(ctx, source)
+    _print(f"EPG source {source.name} deleted")
+
+
+async def _drop_unused_file(ctx: _Context, source: EpgSourceRecord) -> None:
+    """Delete a file source's copy in the EPG directory once no source uses it any more."""
     if source.kind is EpgSourceKind.FILE and all(s.location != source.location for s in await ctx.store.list_sources()):
         with contextlib.suppress(HeadendError, OSError):
             source_path(ctx.settings, source.location).unlink()
-    _print(f"EPG source {source.name} deleted")
+
+
+async def _update_source(args: argparse.Namespace, ctx: _Context) -> None:
+    nothing_to_change(args, ("new_name", "url", "file", "refresh_hours", "priority", "enabled"))
+    before = await ctx.store.get_source_by_name(args.name)
+    if (args.url is not None and before.kind is not EpgSourceKind.URL) or (
+        args.file is not None and before.kind is not EpgSourceKind.FILE
+    ):
+        raise ValidationError(f"EPG source {before.name} is a {before.kind.value} source", field="location")
+    copied = store_upload(ctx.settings, args.file, args.file.name) if args.file is not None else None
+    try:
+        source = await ctx.store.update_source(
+            before.id, name=args.new_name, location=copied or args.url, refresh_hours=args.refresh_hours,
+            priority=args.priority, enabled=args.enabled,
+        )  # fmt: skip
+    except BaseException:
+        if copied:
+            (ctx.settings.epg_dir / copied).unlink(missing_ok=True)
+        raise
+    if copied:  # a new name: the old copy goes once no source uses it
+        await _drop_unused_file(ctx, before)
+    await ctx.audit.record(
+        None, "epg_source.update", "epg_source", source.id, before=source_view(before), after=source_view(source)
+    )
+    _emit(args, [_source_row(ctx, source)], SOURCE_COLUMNS)
 
 
 # -- refresh ---------------------------------------------------------------------------------------------------
@@ -195,6 +230,7 @@ async def _refresh(args: argparse.Namespace, ctx: _Context) -> None:
     importer = EpgImporter(ctx.store, ctx.channels, ctx.settings)
     reports = []
     for source in sources:
+        await ctx.audit.record(None, "epg_source.refresh", "epg_source", source.id)
         line = _ProgressLine(source.name)
         try:
             reports.append(await importer.run(source.id, line))
@@ -224,15 +260,30 @@ async def _map(args: argparse.Namespace, ctx: _Context) -> None:
         raise ConfigError("give either a GUIDE_ID or --clear")
     channel = await ctx.channels.get_channel(args.channel_id)
     if args.clear:
+        before = next((o for o in await ctx.store.list_overrides() if o.channel_id == channel.id), None)
         await ctx.store.clear_override(channel.id)
+        shown = None if before is None else asdict(before)
+        await ctx.audit.record(None, "epg_override.clear", "channel", channel.id, before=shown)
         _print(f"channel {channel.id} ({channel.name}): mapping cleared")
     else:
         source = await ctx.store.get_source_by_name(args.source) if args.source else None
         override = await ctx.store.set_override(channel.id, args.guide_id, source.id if source else None)
+        await ctx.audit.record(None, "epg_override.set", "channel", channel.id, after=asdict(override))
         row = {"channel_id": channel.id, "channel": channel.name, "guide_id": override.guide_id,
                "source": source.name if source else "any"}  # fmt: skip
         _emit(args, [row], list(row))
     sys.stderr.write("the mapping is used from the next refresh of the guide on (headend epg refresh --all)\n")
+
+
+async def _mappings(args: argparse.Namespace, ctx: _Context) -> None:
+    names = {s.id: s.name for s in await ctx.store.list_sources()}
+    channels: dict[int, str] = {c.id: c.name for c in await ctx.channels.list_channels()}
+    rows = [
+        {"channel_id": o.channel_id, "channel": channels.get(o.channel_id, "?"), "guide_id": o.guide_id,
+         "source": "any" if o.source_id is None else names.get(o.source_id, str(o.source_id))}
+        for o in await ctx.store.list_overrides()
+    ]  # fmt: skip
+    _emit(args, rows, ["channel_id", "channel", "guide_id", "source"])
 
 
 async def _unmatched(args: argparse.Namespace, ctx: _Context) -> None:
@@ -270,7 +321,7 @@ async def _show(args: argparse.Namespace, ctx: _Context) -> None:
 
 ACTIONS: dict[str, Action] = {
     "add-source": _add_source, "list": _list, "refresh": _refresh, "map": _map, "unmatched": _unmatched,
-    "show": _show, "remove-source": _remove_source,
+    "show": _show, "remove-source": _remove_source, "update-source": _update_source, "mappings": _mappings,
 }  # fmt: skip
 
 
@@ -305,11 +356,27 @@ def add_parsers(sub: Subparsers) -> None:
     mapping.add_argument("guide_id", nargs="?")
     mapping.add_argument("--source", help="only in this source (default: any source)")
     mapping.add_argument("--clear", action="store_true", help="remove the channel's mapping")
+    _action(actions, "mappings", "the channels mapped to a guide id by hand (epg map)")
     _action(actions, "unmatched", "channels no guide covers")
     show = _action(actions, "show", "a channel's programmes, in the operator timezone")
     show.add_argument("channel_id", type=int)
     show.add_argument("--hours", type=int, default=24, help="how far ahead (default 24)")
     _action(actions, "remove-source", "delete a source and its programmes", json=False).add_argument("name")
+    _update_source_parser(actions)
+
+
+def _update_source_parser(actions: Subparsers) -> None:
+    update = _action(actions, "update-source", "change a source (only the options given)")
+    update.add_argument("name")
+    update.add_argument("--name", dest="new_name", metavar="NEW", help="rename the source")
+    where = update.add_mutually_exclusive_group()
+    where.add_argument("--url", help="a new URL (URL sources)")
+    where.add_argument("--file", type=Path, help="a new XMLTV file to copy into <data_dir>/epg (file sources)")
+    update.add_argument("--refresh-hours", type=int, help="re-import every N hours (0: only on demand)")
+    update.add_argument("--priority", type=int, help="lower wins when two sources carry a channel")
+    state = update.add_mutually_exclusive_group()
+    state.add_argument("--enable", dest="enabled", action="store_const", const=True)
+    state.add_argument("--disable", dest="enabled", action="store_const", const=False, help="no scheduled refresh")
 
 
 __all__ = ["add_parsers", "cmd_epg"]

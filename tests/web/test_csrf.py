@@ -21,7 +21,7 @@ from headend.catalog.records import ChannelInput, SourceInput
 from headend.catalog.subscriber_records import LineInput, PackageInput
 from headend.http.policy import Policy
 from headend.web.routes import web_routes
-from tests.web.conftest import Panel, PanelClient, panel_server, web_settings
+from tests.web.conftest import PASSWORD, Panel, PanelClient, panel_server, web_settings
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -325,3 +325,15 @@ async def test_logout_needs_the_token(env: Env) -> None:
     again = await replay.get("/admin/lines")
     assert again.status_code == 303
     assert again.headers["location"].startswith("/admin/login")
+
+
+async def test_a_login_posted_from_another_site_is_refused(env: Env) -> None:
+    account = env.panel.accounts["operator"]
+    form = {"username": account.username, "password": PASSWORD}
+    browser = env.panel.anonymous()
+    forged = await browser.post("/admin/login", data=form, headers={"Origin": "https://evil.example"})
+    assert forged.status_code == 403
+    assert "headend_admin" not in browser.cookies  # no session was handed out
+    same_site = await browser.post("/admin/login", data=form, headers={"Origin": env.panel.base_url})
+    assert same_site.status_code == 303
+    assert "headend_admin" in browser.cookies

@@ -161,6 +161,10 @@ class ChannelStore:
             await _channel_row(session, channel_id)
             return [_source_record(row) for row in await _source_rows(session, channel_id)]
 
+    async def get_source(self, source_id: int) -> SourceRecord:
+        async with self._db.session() as session:
+            return _source_record(await _source_row(session, source_id))
+
     async def add_source(self, channel_id: int, source: SourceInput, position: int | None = None) -> SourceRecord:
         """Insert a source at ``position`` (0 = primary; None or past the end: last)."""
         spec = source.spec()
@@ -250,11 +254,17 @@ class ChannelStore:
             found = await session.scalar(lookup)  # created meanwhile by another writer?
             if found is not None:
                 return _category_record(found)
-            last = await session.scalar(select(func.max(CategoryRow.position)).where(CategoryRow.kind == kind_value))
-            row = CategoryRow(kind=kind_value, name=name, position=0 if last is None else last + 1)
-            session.add(row)
-            await session.flush()
-            return _category_record(row)
+            return await _add_category(session, kind_value, name)
+
+    async def create_category(self, kind: CategoryKind | str, name: str) -> CategoryRecord:
+        """A new category, last in order; Conflict if this kind already has one of this exact name."""
+        kind_value = _category_kind(kind).value
+        check_text(name, "name", CATEGORY_NAME_MAX, required=True)
+        async with self._change() as session:
+            taken = select(CategoryRow.id).where(CategoryRow.kind == kind_value, CategoryRow.name == name)
+            if await session.scalar(taken) is not None:
+                raise Conflict(f"a {kind_value} category named {name!r} already exists")
+            return await _add_category(session, kind_value, name)
 
     async def delete_category(self, category_id: int) -> None:
         """Delete a category; its channels keep existing without one (ON DELETE SET NULL)."""
@@ -383,6 +393,14 @@ async def _enabled_specs(session: AsyncSession, channel_ids: list[int]) -> dict[
     for row in (await session.scalars(stmt)).all():
         grouped.setdefault(row.channel_id, []).append(_spec(row))
     return {channel_id: tuple(specs) for channel_id, specs in grouped.items()}
+
+
+async def _add_category(session: AsyncSession, kind_value: str, name: str) -> CategoryRecord:
+    last = await session.scalar(select(func.max(CategoryRow.position)).where(CategoryRow.kind == kind_value))
+    row = CategoryRow(kind=kind_value, name=name, position=0 if last is None else last + 1)
+    session.add(row)
+    await session.flush()
+    return _category_record(row)
 
 
 def _category_kind(kind: CategoryKind | str) -> CategoryKind:

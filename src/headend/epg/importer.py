@@ -257,6 +257,16 @@ class EpgImporter:
             raise HeadendError(f"the import of EPG source {entry.task.get_name()!r} was cancelled")
         return entry.task.result()
 
+    async def refresh(self, source_id: int) -> None:
+        """:meth:`run` for background work (the panel's and the API's "refresh now"): the outcome is logged and
+        recorded on the source, a Headend error (the source vanished, a cancelled import) is not raised."""
+        try:
+            report = await self.run(source_id)
+        except HeadendError as exc:
+            logger.warning("EPG refresh of source %s did not run: %s", source_id, exc.message)
+            return
+        logger.info("EPG refresh of source %s: %s", source_id, "ok" if report.ok else "failed")
+
     async def _start(self, source_id: int) -> _Running:
         source = await self._store.get_source(source_id)  # NotFound before anything starts
         entry = self._running.get(source_id)  # another caller may have started it meanwhile

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Final
 
+from headend.errors import NotFound
 from headend.ingest.reaper import PidRegistry
 from headend.ingest.supervisor import IngestEvent
 from headend.relay.channel import Channel, ChannelStatus
@@ -119,13 +120,18 @@ class ChannelHub:
             logger.info("channel %s stopped", channel_id)
 
     async def restart(self, channel_id: ChannelId) -> None:
-        """Apply a changed configuration: stop the channel; it starts again on demand (or now if always on)."""
-        was_running = channel_id in self._channels
+        """Apply a changed configuration to a running channel: it stops, and starts again at once when it is
+        always on (on demand: at its next viewer). A channel deleted or disabled meanwhile stays stopped; a
+        channel that was not running is left alone."""
+        if channel_id not in self._channels:
+            return
         await self.stop(channel_id)
-        if was_running:
+        try:
             config = await self._resolve(channel_id)
-            if not config.on_demand:
-                await self.acquire(channel_id)
+        except NotFound:
+            return
+        if not config.on_demand:
+            await self.acquire(channel_id)
 
     def statuses(self) -> list[ChannelStatus]:
         return [channel.status() for channel in sorted(self._channels.values(), key=lambda c: c.id)]

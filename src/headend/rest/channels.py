@@ -12,7 +12,6 @@ from typing import Literal
 
 from pydantic import Field
 
-from headend.catalog.models import SourceRow
 from headend.catalog.records import (
     CATEGORY_NAME_MAX,
     CHANNEL_NAME_MAX,
@@ -32,9 +31,8 @@ from headend.catalog.records import (
     SourceInput,
     SourceRecord,
 )
-from headend.errors import Conflict, NotFound
 from headend.http.policy import Policy
-from headend.ingest.sources import Profile, ProfileMode, SourceKind, SourceSpec
+from headend.ingest.sources import Profile, ProfileMode, SourceKind
 from headend.redact import redact
 from headend.relay.channel import ChannelStatus
 from headend.rest.framework import (
@@ -227,16 +225,6 @@ def category_out(record: CategoryRecord) -> CategoryOut:
     return CategoryOut(id=record.id, kind=record.kind, name=record.name, position=record.position)
 
 
-async def reload_channel(svc: Services, channel_id: int) -> None:
-    """Apply a changed configuration to a running channel (a disabled or deleted one just stops)."""
-    if svc.hub.get(channel_id) is None:
-        return
-    try:
-        await svc.hub.restart(ChannelId(channel_id))
-    except NotFound:
-        await svc.hub.stop(channel_id)
-
-
 def _live(svc: Services) -> dict[int, ChannelStatus]:
     return {status.id: status for status in svc.hub.statuses()}
 
@@ -269,7 +257,7 @@ async def update_channel(call: Call) -> ChannelOut:
     channel_id = call.id("channel_id")
     before = await get_channel(call)
     record = await call.svc.channels.update_channel(channel_id, ChannelPatch(**changes(call.body(ChannelUpdate))))
-    await reload_channel(call.svc, channel_id)
+    await call.svc.hub.restart(ChannelId(channel_id))
     out = channel_out(record, _live(call.svc).get(channel_id))
     await call.audit("channel.update", "channel", channel_id, before=_config(before), after=_config(out))
     return out
@@ -301,7 +289,7 @@ async def add_source(call: Call) -> SourceOut:
     data = call.body(SourceCreate)
     source = SourceInput(**data.model_dump(exclude={"position"}))
     record = await call.svc.channels.add_source(channel_id, source, data.position)
-    await reload_channel(call.svc, channel_id)
+    await call.svc.hub.restart(ChannelId(channel_id))
     out = source_out(record)
     await call.audit("source.create", "source", record.id, after=out.model_dump(mode="json"))
     return out
@@ -312,14 +300,14 @@ async def update_source(call: Call) -> SourceOut:
     data = call.body(SourceUpdate)
     given = changes(data)
     store = call.svc.channels
-    before = await _source(call.svc, source_id)
+    before = await call.svc.channels.get_source(source_id)
     record = before
     if "enabled" in given:
         record = await store.set_source_enabled(source_id, data.enabled)
     if "position" in given:
         record = await store.move_source(source_id, data.position)
-    await reload_channel(call.svc, record.channel_id)
-    out = source_out(await _source(call.svc, source_id))
+    await call.svc.hub.restart(ChannelId(record.channel_id))
+    out = source_out(await call.svc.channels.get_source(source_id))
     await call.audit(
         "source.update", "source", source_id, before=source_out(before).model_dump(mode="json"),
         after=out.model_dump(mode="json"),
@@ -329,24 +317,10 @@ async def update_source(call: Call) -> SourceOut:
 
 async def delete_source(call: Call) -> None:
     source_id = call.id("source_id")
-    before = await _source(call.svc, source_id)
+    before = await call.svc.channels.get_source(source_id)
     await call.svc.channels.remove_source(source_id)
-    await reload_channel(call.svc, before.channel_id)
+    await call.svc.hub.restart(ChannelId(before.channel_id))
     await call.audit("source.delete", "source", source_id, before=source_out(before).model_dump(mode="json"))
-
-
-async def _source(svc: Services, source_id: int) -> SourceRecord:
-    """A source by id. ChannelStore lists sources per channel only, so this one read goes to the ORM model."""
-    async with svc.db.session() as session:
-        row = await session.get(SourceRow, source_id)
-        if row is None:
-            raise NotFound(f"source {source_id} does not exist")
-        spec = SourceSpec(
-            kind=SourceKind(row.kind), url=row.url, label=row.label, reconnect=row.reconnect, user_agent=row.user_agent
-        )
-        return SourceRecord(
-            id=row.id, channel_id=ChannelId(row.channel_id), position=row.position, spec=spec, enabled=row.enabled
-        )
 
 
 # -- profiles and categories -------------------------------------------------------------------------------------
@@ -374,10 +348,7 @@ async def list_categories(call: Call) -> CategoryPage:
 
 async def create_category(call: Call) -> CategoryOut:
     data = call.body(CategoryCreate)
-    existing = await call.svc.channels.list_categories(data.kind)
-    if any(row.name == data.name for row in existing):
-        raise Conflict(f"a {data.kind.value} category named {data.name!r} already exists")
-    record = await call.svc.channels.ensure_category(data.kind, data.name)
+    record = await call.svc.channels.create_category(data.kind, data.name)
     out = category_out(record)
     await call.audit("category.create", "category", record.id, after=out.model_dump(mode="json"))
     return out
@@ -421,4 +392,4 @@ def routes() -> list[ApiRoute]:
     ]  # fmt: skip
 
 
-__all__ = ["channel_out", "reload_channel", "routes", "source_out"]
+__all__ = ["channel_out", "routes", "source_out"]

@@ -8,7 +8,6 @@ credentials: they are redacted in answers and in the audit log.
 from __future__ import annotations
 
 import asyncio
-import logging
 from datetime import datetime
 from typing import Literal
 
@@ -25,13 +24,10 @@ from headend.catalog.epg_records import (
     EpgSourceRecord,
 )
 from headend.epg.entries import GUIDE_ID_MAX
-from headend.errors import HeadendError
 from headend.http.policy import Policy
 from headend.redact import redact
 from headend.rest.framework import ApiRoute, Call, Id, In, Out, Page, PageQuery, SearchQuery, changes, keep, route
 from headend.services import Services
-
-logger = logging.getLogger(__name__)
 
 
 class EpgSourceOut(Out):
@@ -173,18 +169,9 @@ async def refresh_source(call: Call) -> RefreshOut:
 def start_import(request: Request, svc: Services, source_id: int) -> None:
     """Run an import in a background task the app keeps a reference to until it ends."""
     tasks: set[asyncio.Task[None]] = request.app.state.background_tasks
-    task = asyncio.create_task(_import(svc, source_id), name=f"epg-refresh-{source_id}")
+    task = asyncio.create_task(svc.epg_importer.refresh(source_id), name=f"epg-refresh-{source_id}")
     tasks.add(task)
     task.add_done_callback(tasks.discard)
-
-
-async def _import(svc: Services, source_id: int) -> None:
-    try:
-        report = await svc.epg_importer.run(source_id)
-    except HeadendError as exc:  # the source vanished, or the import was cancelled at shutdown
-        logger.warning("EPG refresh of source %s did not run: %s", source_id, exc.message)
-        return
-    logger.info("EPG refresh of source %s: %s", source_id, "ok" if report.ok else "failed")
 
 
 # -- mapping -----------------------------------------------------------------------------------------------------

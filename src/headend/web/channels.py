@@ -28,16 +28,6 @@ PAGE_SIZE = 100
 SOURCE_FIELDS = frozenset({"url", "label", "kind", "user_agent"})
 
 
-async def reload_channel(svc: Services, channel_id: int) -> None:
-    """Apply a changed configuration to a running channel (a disabled or deleted one just stops)."""
-    if svc.hub.get(channel_id) is None:
-        return
-    try:
-        await svc.hub.restart(ChannelId(channel_id))
-    except NotFound:
-        await svc.hub.stop(channel_id)
-
-
 def source_from_text(text: str, user_agent: str = "") -> SourceInput:
     """A source as an operator types it: a URL, an absolute file path or ``testpattern:LABEL``."""
     spec = parse_source(text)
@@ -199,7 +189,7 @@ async def channel_update(request: Request) -> Response:
         record = await svc.channels.update_channel(channel_id, ChannelPatch(**fields))
     except (ValidationError, Conflict) as exc:
         return await channel_page(request, values=form.values, errors=field_errors(exc), status=422)
-    await reload_channel(svc, channel_id)
+    await svc.hub.restart(ChannelId(channel_id))
     await audit(request, "channel.update", "channel", channel_id, before=before, after=record)
     return see_other(f"/admin/channels/{channel_id}")
 
@@ -226,4 +216,4 @@ def channel_routes() -> list[PolicyRoute]:
     ]
 
 
-__all__ = ["channel_page", "channel_routes", "reload_channel", "source_from_text"]
+__all__ = ["channel_page", "channel_routes", "source_from_text"]

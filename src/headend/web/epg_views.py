@@ -6,26 +6,22 @@ the page shows each source's last import status. Support reads, operators change
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from headend.catalog.epg_records import EpgSourceInput, EpgSourceKind, EpgSourceRecord
-from headend.errors import Conflict, HeadendError, NotFound, ValidationError
+from headend.errors import Conflict, NotFound, ValidationError
 from headend.http.control import PolicyRoute, services
 from headend.http.policy import Policy
 from headend.redact import redact
-from headend.services import Services
 from headend.web.bouquets import path_id
 from headend.web.common import audit, can
 from headend.web.forms import Form, field_errors, read_form, see_other
 from headend.web.jobs import web_jobs
 from headend.web.routing import PanelRoute
 from headend.web.templating import render
-
-logger = logging.getLogger(__name__)
 
 DEFAULTS: dict[str, Any] = {"kind": "url", "refresh_hours": 24, "priority": 100, "enabled": True}
 
@@ -116,20 +112,13 @@ async def epg_delete(request: Request) -> Response:
     return see_other("/admin/epg")
 
 
-async def _refresh(svc: Services, source_id: int) -> None:
-    try:
-        report = await svc.epg_importer.run(source_id)
-    except HeadendError as exc:  # the source vanished, or the import was cancelled at shutdown
-        logger.warning("EPG refresh of source %s did not run: %s", source_id, exc.message)
-        return
-    logger.info("EPG refresh of source %s: %s", source_id, "ok" if report.ok else "failed")
-
-
 async def epg_refresh(request: Request) -> Response:
     svc = services(request)
     source_id = path_id(request, "source_id")
     await svc.epg.get_source(source_id)  # NotFound for an unknown id
-    if not svc.epg_importer.running(source_id) and web_jobs(request).start_epg(source_id, _refresh(svc, source_id)):
+    if not svc.epg_importer.running(source_id) and web_jobs(request).start_epg(
+        source_id, svc.epg_importer.refresh(source_id)
+    ):
         await audit(request, "epg_source.refresh", "epg_source", source_id)
     return see_other("/admin/epg")
 

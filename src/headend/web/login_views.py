@@ -13,6 +13,7 @@ from headend.admin.sessions import COOKIE_NAME
 from headend.errors import AuthFailed, TooManyRequests
 from headend.http.control import (
     PolicyRoute,
+    check_origin,
     clear_session_cookie,
     client_ip,
     login,
@@ -45,6 +46,7 @@ async def login_page(request: Request) -> Response:
 
 
 async def login_submit(request: Request) -> Response:
+    check_origin(request)  # login CSRF: another site must not sign a browser in to an account of its choosing
     form = await read_form(request)
     username, password = form.text("username")[:200], form.raw("password")
     next_url = safe_next(form.text("next", "/admin"))

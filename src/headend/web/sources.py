@@ -16,7 +16,8 @@ from headend.http.control import PolicyRoute, services
 from headend.http.policy import Policy
 from headend.redact import redact
 from headend.services import Services
-from headend.web.channels import channel_page, reload_channel, source_from_text
+from headend.types import ChannelId
+from headend.web.channels import channel_page, source_from_text
 from headend.web.common import audit
 from headend.web.forms import field_errors, read_form, see_other
 from headend.web.routing import PanelRoute
@@ -65,7 +66,7 @@ async def source_add(request: Request) -> Response:
     except ValidationError as exc:
         errors = {"source": exc.message} if exc.field != "position" else field_errors(exc)
         return await channel_page(request, errors=errors, status=422)
-    await reload_channel(svc, channel_id)
+    await svc.hub.restart(ChannelId(channel_id))
     await audit(request, "source.create", "source", record.id, after=source_audit(record))
     return see_other(f"/admin/channels/{channel_id}#sources")
 
@@ -91,7 +92,7 @@ async def source_action(request: Request) -> Response:
         await store.set_source_enabled(source_id, action == "enable")
     else:
         await store.move_source(source_id, max(0, before.position + (-1 if action == "up" else 1)))
-    await reload_channel(svc, channel_id)
+    await svc.hub.restart(ChannelId(channel_id))
     if action == "remove":
         await audit(request, "source.delete", "source", source_id, before=source_audit(before))
     else:
