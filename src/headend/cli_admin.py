@@ -117,7 +117,7 @@ async def _create(args: argparse.Namespace, admin: _Admin) -> None:
         notes=args.notes or "",
     )  # fmt: skip
     account, password = await admin.accounts.create(data)
-    await admin.audit.record(None, "admin.create", "admin", account.id, after=_audit_view(account))
+    await admin.audit.record(None, f"{account.audit_kind}.create", "admin", account.id, after=_audit_view(account))
     row = await _account_row(admin, account) | {"password": "(as given)" if given is not None else password}
     _emit(args, [row], ["id", "username", "role", "credits", "packages", "password"])
 
@@ -145,7 +145,12 @@ async def _enable(args: argparse.Namespace, admin: _Admin) -> None:
     if not enabled:
         await admin.sessions.end_for_account(account.id)
     await admin.audit.record(
-        None, f"admin.{args.action}", "admin", account.id, before=_audit_view(account), after=_audit_view(changed)
+        None,
+        f"{account.audit_kind}.{args.action}",
+        "admin",
+        account.id,
+        before=_audit_view(account),
+        after=_audit_view(changed),
     )
     _emit(args, [await _account_row(admin, changed)], ACCOUNT_COLUMNS)
 
@@ -161,7 +166,12 @@ async def _update(args: argparse.Namespace, admin: _Admin) -> None:
         account.id, role=Role(args.role) if args.role else None, notes=args.notes, packages=packages
     )
     await admin.audit.record(
-        None, "admin.update", "admin", account.id, before=_audit_view(account), after=_audit_view(changed)
+        None,
+        f"{account.audit_kind}.update",
+        "admin",
+        account.id,
+        before=_audit_view(account),
+        after=_audit_view(changed),
     )
     _emit(args, [await _account_row(admin, changed)], ACCOUNT_COLUMNS)
 
@@ -169,7 +179,7 @@ async def _update(args: argparse.Namespace, admin: _Admin) -> None:
 async def _delete(args: argparse.Namespace, admin: _Admin) -> None:
     account = await admin.accounts.get_by_username(args.username)
     await admin.accounts.delete(account.id)
-    await admin.audit.record(None, "admin.delete", "admin", account.id, before=_audit_view(account))
+    await admin.audit.record(None, f"{account.audit_kind}.delete", "admin", account.id, before=_audit_view(account))
     _print(f"admin account {account.username} deleted")
 
 
@@ -177,7 +187,7 @@ async def _credits(args: argparse.Namespace, admin: _Admin) -> None:
     account = await admin.accounts.get_by_username(args.username)
     changed = await admin.accounts.add_credits(account.id, args.delta)
     await admin.audit.record(
-        None, "admin.credits", "admin", account.id, before={"credits": account.credits},
+        None, f"{account.audit_kind}.credits", "admin", account.id, before={"credits": account.credits},
         after={"credits": changed.credits, "delta": args.delta},
     )  # fmt: skip
     _emit(args, [await _account_row(admin, changed)], ACCOUNT_COLUMNS)

@@ -71,6 +71,11 @@ class AdminAccount:
     created_at: datetime
     last_login_at: datetime | None
 
+    @property
+    def audit_kind(self) -> str:
+        """The audit log's name for changes of this account: ``reseller.…`` for sub-operators, ``admin.…`` else."""
+        return "reseller" if self.role is Role.RESELLER else "admin"
+
 
 @dataclass(frozen=True, slots=True)
 class AdminInput:

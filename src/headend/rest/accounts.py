@@ -198,7 +198,7 @@ def _input(data: ResellerCreate, role: Role) -> AdminInput:
 async def _create(call: Call, data: AdminInput) -> AccountCreated:
     account, password = await call.svc.admin_accounts.create(data)
     out = account_out(account)
-    await call.audit(f"{_kind(account)}.create", "admin", account.id, after=_dump(out))
+    await call.audit(f"{account.audit_kind}.create", "admin", account.id, after=_dump(out))
     return AccountCreated(account=out, password=password)
 
 
@@ -208,17 +208,15 @@ async def _update(call: Call, before: AdminAccount, given: dict[str, object]) ->
     if not record.enabled or record.role is not before.role:
         await call.svc.admin_sessions.end_for_account(before.id)
     out = account_out(record)
-    await call.audit(f"{_kind(before)}.update", "admin", before.id, before=_dump(account_out(before)), after=_dump(out))
+    await call.audit(
+        f"{before.audit_kind}.update", "admin", before.id, before=_dump(account_out(before)), after=_dump(out)
+    )
     return out
 
 
 async def _delete(call: Call, account: AdminAccount) -> None:
     await call.svc.admin_accounts.delete(account.id)
-    await call.audit(f"{_kind(account)}.delete", "admin", account.id, before=_dump(account_out(account)))
-
-
-def _kind(account: AdminAccount) -> str:
-    return "reseller" if account.role is Role.RESELLER else "admin"
+    await call.audit(f"{account.audit_kind}.delete", "admin", account.id, before=_dump(account_out(account)))
 
 
 def routes() -> list[ApiRoute]:
