@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from headend import settings as settings_mod
+from headend.api import epg as epg_api
 from headend.api.views import LiveStream
 from headend.catalog.epg_records import ProgrammeRecord
 from headend.settings import Settings
@@ -278,3 +279,18 @@ async def test_the_archive_hook_decides_has_archive(world: World) -> None:
         table = _listings(await _epg(client, "get_simple_data_table", campus))
     assert [(_text(t["title"]), t["has_archive"]) for t in table] == [("Recorded", 1), ("Not", 0)]
     assert seen == [(campus, "Recorded"), (campus, "Not")]
+
+
+async def test_the_listing_cache_is_bounded_by_bytes(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(epg_api, "LISTING_CACHE_BYTES", 150_000)
+    svc = world.services
+    ids = sorted(world.channels.values())
+    await add_guide(svc, {cid: schedule(SUMMER - timedelta(hours=1), 150, title="A long title " * 8) for cid in ids})
+    guide = epg_api.Guide(svc.epg, svc.settings, writes=lambda: svc.db.writes)
+    sizes = []
+    for cid in ids:
+        stream = LiveStream(num=cid, name=f"c{cid}", stream_id=cid, icon="", epg_channel_id="", added=0, category_id=0)
+        body = await guide.listings("table", stream, SUMMER, 4, catalog_version=1)
+        sizes.append(len(body.body) + len(body.gzipped or b""))
+    assert max(sizes) < 150_000 < sum(sizes)  # more than the bound was built...
+    assert 0 < guide.cached_bytes <= 150_000  # ...and the oldest bodies were let go

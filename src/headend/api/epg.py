@@ -32,7 +32,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from headend.api import xtream_json as xj
-from headend.api.cache import Encoded, accepts_gzip, encode
+from headend.api.cache import Encoded, accepts_gzip, encode, encoded_size
 from headend.api.lineup import Lineup, guide_channels
 from headend.api.responses import XML_TYPE, encoded_response, json_response
 from headend.api.views import LiveStream
@@ -49,6 +49,7 @@ BATCH_CHANNELS: Final = 200  # channels per programme query while streaming a gu
 SHORT_EPG_LIMIT: Final = 4  # XUI's and Dispatcharr's default (§1.1)
 SHORT_EPG_MAX: Final = 100
 LISTING_CACHE_ENTRIES: Final = 4096
+LISTING_CACHE_BYTES: Final = 64 * 1024 * 1024  # a 14-day data table is ~300 KiB (JSON + gzip): bound by bytes too
 LISTING_TTL: Final = timedelta(minutes=1)
 VERSION_TTL_S: Final = 1.0  # how stale the guide version may be for an import finished by another process
 GZIP_STREAM_LEVEL: Final = 1  # on-the-fly: fast (the guide is big and rendered per request)
@@ -94,6 +95,12 @@ class Guide:
         self._clock = clock if clock is not None else time.monotonic
         self._known: tuple[int, int, float] | None = None  # (version, writes when read, clock when read)
         self._listed: OrderedDict[Hashable, _Listed] = OrderedDict()
+        self._listed_bytes = 0
+
+    @property
+    def cached_bytes(self) -> int:
+        """Bytes of listing bodies (JSON + gzip) kept in memory, at most :data:`LISTING_CACHE_BYTES`."""
+        return self._listed_bytes
 
     async def version(self) -> int:
         """The guide version: re-read after this process wrote to the database, else at most once a second."""
@@ -142,10 +149,15 @@ class Guide:
         )
 
     def _remember(self, key: Hashable, listed: _Listed) -> None:
+        """Keep ``listed`` under ``key``; the least recently used go beyond the count or byte bound."""
+        replaced = self._listed.pop(key, None)
+        if replaced is not None:
+            self._listed_bytes -= encoded_size(replaced.body)
         self._listed[key] = listed
-        self._listed.move_to_end(key)
-        while len(self._listed) > LISTING_CACHE_ENTRIES:
-            self._listed.popitem(last=False)
+        self._listed_bytes += encoded_size(listed.body)
+        while len(self._listed) > LISTING_CACHE_ENTRIES or self._listed_bytes > LISTING_CACHE_BYTES:
+            _, dropped = self._listed.popitem(last=False)
+            self._listed_bytes -= encoded_size(dropped.body)
 
     # -- the XMLTV document -------------------------------------------------------------------------------------
 
