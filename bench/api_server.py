@@ -7,6 +7,12 @@ environment's ``HEADEND_*`` variables are ignored), starts ``Headend(settings)``
 channels and one line per ``--line NAME:COUNT`` (entitled to the first COUNT channels) with the helpers of
 ``tests/api/bulk.py``, prints one JSON line (port, pid, credentials) on stdout and serves until SIGTERM.
 
+EPG (``s8-epg``, :mod:`bench.epg_bench`): ``--group NAME:COUNT:USERS`` makes USERS lines ``NAME0`` … sharing
+one package of the first COUNT channels; ``--guide-days D`` stores a guide for every channel through the real
+import path (:mod:`bench.epg_guide`), from ``--guide-back-hours`` before now. ``--seed-only`` builds all that,
+writes the ready record to ``DATA_DIR/bench-seed.json`` and exits; ``--reuse`` serves a copy of such a data
+dir as it is (nothing is created; the credentials come from its ``bench-seed.json``).
+
 ``--diag FILE`` adds bench-only probes, written to FILE on exit: GC pauses (``gc.callbacks``), event-loop
 lag, and the time spent in credential verification (auth-cache misses), last-seen flushes and catalog-version
 reads (wrapped methods: nothing in ``src/`` changes). Timestamps are ``time.monotonic()``, which every
@@ -26,12 +32,17 @@ import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from tests.api.bulk import bulk_channels, bulk_line
 
+from bench.epg_guide import store_guide
 from headend import settings as settings_mod
+from headend.catalog.models import ChannelRow
+from headend.catalog.subscriber_records import LineInput, PackageInput
 from headend.logs import setup_logging
 from headend.runtime import Headend
 from headend.services import Services
@@ -94,6 +105,9 @@ class Probes:
         self.wrap(services.authenticator, "_verify", "auth_verify")
         self.wrap(services.subscribers, "flush_last_seen", "last_seen_flush")
         self.wrap(services.channels, "catalog_version", "catalog_version")
+        self.wrap(services.subscribers, "entitlement", "entitlement_load")  # S8-EPG: per verification
+        self.wrap(services.epg, "upcoming", "epg_upcoming")  # S8-EPG: short EPG misses
+        self.wrap(services.epg, "programmes", "epg_programmes")  # S8-EPG: data table misses, guide batches
 
     async def stop(self) -> None:
         with contextlib.suppress(ValueError):
@@ -125,6 +139,48 @@ def build_settings(args: argparse.Namespace) -> Settings:
     )
 
 
+def _group_spec(text: str) -> tuple[str, int, int]:
+    name, count, users = [*text.split(":"), "", ""][:3]
+    if not name or not count.isdigit() or not users.isdigit():
+        raise argparse.ArgumentTypeError(f"--group wants NAME:COUNT:USERS, not {text!r}")
+    return name, int(count), int(users)
+
+
+async def _group(services: Services, ids: list[int], name: str, users: int) -> list[dict[str, Any]]:
+    """``users`` lines ``{name}0`` … sharing one package (one bouquet of ``ids``): one entitlement key."""
+    bouquet = await services.subscribers.create_bouquet(f"bulk-{name}", ids)
+    package = await services.subscribers.create_package(PackageInput(name=f"bulk-{name}", bouquet_ids=(bouquet.id,)))
+    out = []
+    for i in range(users):
+        password = secrets.token_urlsafe(12)
+        await services.subscribers.create_line(
+            LineInput(username=f"{name}{i}", password=password, package_ids=(package.id,))
+        )
+        out.append({"username": f"{name}{i}", "password": password, "channels": len(ids), "group": name})
+    return out
+
+
+async def _seed(args: argparse.Namespace, services: Services) -> dict[str, Any]:
+    """Channels, lines, groups and (``--guide-days``) the guide; the ready record without port and pid."""
+    ids = await bulk_channels(services, args.channels)
+    lines = []
+    for name, count in args.line:
+        password = secrets.token_urlsafe(12)
+        await bulk_line(services, ids[:count], name, password)
+        lines.append({"username": name, "password": password, "channels": min(count, len(ids))})
+    for name, count, users in args.group:
+        lines += await _group(services, ids[:count], name, users)
+    seed: dict[str, Any] = {"channels": len(ids), "lines": lines}
+    if args.guide_days:
+        async with services.db.session() as session:
+            rows = (await session.execute(select(ChannelRow.id, ChannelRow.tvg_id).where(ChannelRow.id.in_(ids)))).all()
+        tvg = dict(rows)
+        now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+        start = now - timedelta(hours=args.guide_back_hours)
+        seed["guide"] = await store_guide(services, [(i, tvg[i]) for i in ids], start, args.guide_days)
+    return seed
+
+
 def _line_spec(text: str) -> tuple[str, int]:
     name, _, count = text.partition(":")
     if not name or not count.isdigit():
@@ -145,12 +201,17 @@ async def serve(args: argparse.Namespace) -> dict[str, Any] | None:
         await headend.start()
         services = headend.services
         assert services is not None
-        ids = await bulk_channels(services, args.channels)
-        lines = []
-        for name, count in args.line:
-            password = secrets.token_urlsafe(12)
-            await bulk_line(services, ids[:count], name, password)
-            lines.append({"username": name, "password": password, "channels": min(count, len(ids))})
+        seed_file = Path(args.data_dir) / "bench-seed.json"
+        if args.reuse:
+            seed = json.loads(seed_file.read_text(encoding="utf-8"))
+        else:
+            seed = await _seed(args, services)
+            seed["seed_s"] = time.monotonic() - t0
+            seed_file.write_text(json.dumps(seed), encoding="utf-8")
+        if args.seed_only:
+            sys.stdout.write(json.dumps(seed) + "\n")
+            sys.stdout.flush()
+            return None
         if args.gc_freeze:
             gc.collect()
             gc.freeze()
@@ -158,7 +219,7 @@ async def serve(args: argparse.Namespace) -> dict[str, Any] | None:
             setattr(services.subscribers, "_last_seen_flush_s", args.last_seen_flush_s)  # noqa: B010 (private)
         if probes is not None:
             probes.start(services)
-        ready = {"port": headend.port, "pid": os.getpid(), "channels": len(ids), "lines": lines}
+        ready = {"port": headend.port, "pid": os.getpid(), **seed}
         ready["setup_s"] = time.monotonic() - t0
         sys.stdout.write(json.dumps(ready) + "\n")
         sys.stdout.flush()
@@ -176,6 +237,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data-dir", required=True)
     p.add_argument("--channels", type=int, default=10_000)
     p.add_argument("--line", type=_line_spec, action="append", default=[], help="NAME:COUNT (repeatable)")
+    p.add_argument("--group", type=_group_spec, action="append", default=[], help="NAME:COUNT:USERS (repeatable)")
+    p.add_argument("--guide-days", type=float, default=0.0, help="store a guide of this many days for every channel")
+    p.add_argument("--guide-back-hours", type=float, default=2.0, help="the guide starts this long before now")
+    p.add_argument("--seed-only", action="store_true", help="build the data dir (bench-seed.json) and exit")
+    p.add_argument("--reuse", action="store_true", help="serve a data dir built by --seed-only as it is")
     p.add_argument("--auth-cache-s", type=float, default=5.0, help="subscribers.auth_cache_s (default 5, as shipped)")
     p.add_argument("--gc-freeze", action="store_true", help="gc.freeze() after set-up (an experiment)")
     p.add_argument("--last-seen-flush-s", type=float, help="flush last-seen times this often (shipped: 60 s)")

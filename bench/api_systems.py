@@ -106,11 +106,20 @@ class ApiHeadend(ApiServer):
 
 
 def _ready_line(proc: Proc, timeout: float) -> dict[str, Any]:
-    """The JSON line ``bench.api_server`` prints once it serves."""
+    """The JSON line ``bench.api_server`` prints once it serves (other stdout lines before it, such as the
+    first-admin banner Headend prints on a fresh data dir, are skipped)."""
     lines: queue.Queue[bytes] = queue.Queue()
     stream = proc.popen.stdout
     assert stream is not None
-    threading.Thread(target=lambda: lines.put(stream.readline()), daemon=True).start()
+
+    def read() -> None:
+        for raw in iter(stream.readline, b""):
+            if raw.lstrip().startswith(b"{"):
+                lines.put(raw)
+                return
+        lines.put(b"")
+
+    threading.Thread(target=read, daemon=True).start()
     try:
         raw = lines.get(timeout=timeout)
     except queue.Empty:

@@ -219,7 +219,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.openloop", description=__doc__.split("\n\n")[0])
     p.add_argument("mode", choices=("rate", "seq"))
     p.add_argument("--port", type=int, required=True)
-    p.add_argument("--path", action="append", required=True, help="request path (repeat: rotate over them)")
+    p.add_argument("--path", action="append", default=[], help="request path (repeat: rotate over them)")
+    p.add_argument("--paths-file", help="more request paths, one a line (rotated over after the --path ones)")
     p.add_argument("--header", action="append", default=[], help="extra request header, e.g. 'Accept-Encoding: gzip'")
     p.add_argument("--rate", type=float, default=200.0)
     p.add_argument("--seconds", type=float, default=20.0, help="rate: measured window; seq: time cap")
@@ -231,6 +232,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeline", action="store_true", help="rate: keep every request's due time and latency")
     p.add_argument("--out", required=True)
     args = p.parse_args(argv)
+    if args.paths_file:
+        args.path += [line for line in Path(args.paths_file).read_text(encoding="utf-8").splitlines() if line]
+    if not args.path:
+        raise SystemExit("give --path or --paths-file")
     if args.rate <= 0 or args.rate * (args.warmup + args.seconds) > 200_000:
         raise SystemExit("rate x duration must be between 1 and 200,000 requests")
     install_uvloop()

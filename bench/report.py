@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from bench import api_report, epg_import
+from bench import api_report, epg_import, epg_report
 from bench.fold import LABELS, Row, dig, summarize_s1, summarize_s3
 from bench.tables import (
     by_n,
@@ -75,6 +75,8 @@ def _targets(res: Row) -> list[list[str]]:
         rows += api_report.targets(sc)
     if "epg" in sc:
         rows += epg_import.targets(sc["epg"])
+    if "s8-epg" in sc:
+        rows += epg_report.targets(sc["s8-epg"])
     return rows
 
 
@@ -222,7 +224,6 @@ def _machine(res: Row) -> list[str]:
 
 def render(res: Row, json_path: Path) -> str:
     plan = res.get("plan", {})
-    sc = res.get("scenarios", {})
     kind = (
         "quick smoke run (`--quick`): short windows, one run — orders of magnitude only"
         if plan.get("quick")
@@ -242,7 +243,18 @@ def render(res: Row, json_path: Path) -> str:
     if res.get("interrupted"):
         lines += ["**This run was interrupted; the tables hold what was measured before that.**", ""]
     lines += ["## Targets", "", *table(["target", "measured", "result"], _targets(res))]
-    lines += _machine(res) + _method(res)
+    lines += _machine(res) + _method(res) + _sections(res)
+    lines += _observations(res)
+    notes = [*(plan.get("notes") or []), *_timing_note(res)]
+    if notes:
+        lines += ["## Notes on this run", "", *[f"- {n}" for n in notes], ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _sections(res: Row) -> list[str]:
+    """One section per scenario the results hold, in the page's order."""
+    sc = res.get("scenarios", {})
+    lines: list[str] = []
     if "s1" in sc:
         lines += s1_section(sc["s1"]["summary"], res.get("source", {}).get("bitrate_bps", 0) / 1e6)
         lines += decision_section(sc["s1"]["summary"])
@@ -258,11 +270,9 @@ def render(res: Row, json_path: Path) -> str:
         lines += api_report.s9_section(sc["s9"])
     if "epg" in sc:
         lines += epg_import.section(sc["epg"])
-    lines += _observations(res)
-    notes = [*(plan.get("notes") or []), *_timing_note(res)]
-    if notes:
-        lines += ["## Notes on this run", "", *[f"- {n}" for n in notes], ""]
-    return "\n".join(lines).rstrip() + "\n"
+    if "s8-epg" in sc:
+        lines += epg_report.section(sc["s8-epg"], api_report._provenance(sc["s8-epg"]).strip())
+    return lines
 
 
 def _grafted(res: Row) -> list[str]:
@@ -345,7 +355,7 @@ def combine(res: Row, path: Path, results_dir: Path) -> tuple[Row, Path]:
         if found is not None:
             return graft(found[1], res, path, sorted(have)), found[0]
         return res, path
-    for key in ("s8", "s9", "epg"):
+    for key in ("s8", "s9", "epg", "s8-epg"):
         if key not in have:
             other = latest_with(results_dir, key, path)
             if other is not None:

@@ -5,6 +5,7 @@
     python -m bench.run --scenario s1 --viewers 100,500 --seconds 20 --runs 3 --systems headend,vlc
     python -m bench.run --scenario s8,s9      # client API (bench/api_bench.py): Headend vs a static nginx
     python -m bench.run --scenario epg        # a 1 GiB XMLTV import (bench/epg_import.py): time and peak RSS
+    python -m bench.run --scenario s8-epg     # guide outputs under load (bench/epg_bench.py): Headend vs nginx
     python -m bench.report bench/results/X.json   # re-render the doc from saved results
 
 A run of some scenarios only renders the page with the others taken from the latest saved full run that has
@@ -29,7 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.api_bench import ApiBench, ApiPlan
+from bench.epg_bench import EpgApiPlan, run_s8_epg
 from bench.epg_import import EpgPlan, run_epg, splice
+from bench.epg_report import splice_s8_epg
 from bench.fold import summarize_s1, summarize_s3
 from bench.latency import run_cold, run_zap
 from bench.load import LoadSpec, run_load
@@ -42,7 +45,7 @@ from bench.systems import AsgiRelay, BenchError, Headend, NginxHls, System, Vlc
 RESULTS = ROOT / "bench" / "results"
 DOC = ROOT / "docs" / "benchmarks.md"
 ALL_SYSTEMS = ("headend", "vlc", "asgi", "nginx")
-ALL_SCENARIOS = ("s1", "s3", "s5", "s6", "s8", "s9", "epg")
+ALL_SCENARIOS = ("s1", "s3", "s5", "s6", "s8", "s9", "epg", "s8-epg")
 
 
 def _ints(text: str) -> list[int]:
@@ -53,7 +56,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="short smoke run (one run, small N, 10 s windows)")
     p.add_argument(
-        "--scenario", default=",".join(ALL_SCENARIOS), help="comma-separated subset of s1,s3,s5,s6,s8,s9,epg"
+        "--scenario", default=",".join(ALL_SCENARIOS), help="comma-separated subset of s1,s3,s5,s6,s8,s9,epg,s8-epg"
     )
     p.add_argument("--viewers", type=_ints, help="N for S1 and S3 (default S1 100,500,1000; S3 500,1000)")
     p.add_argument("--seconds", type=float, help="measurement window (default 30, S8/S9 20; quick 10, S8/S9 5)")
@@ -91,6 +94,7 @@ class Plan:
     quick: bool
     api: ApiPlan = field(default_factory=ApiPlan)  # S8 and S9
     epg: EpgPlan = field(default_factory=EpgPlan)
+    epg_api: EpgApiPlan = field(default_factory=EpgApiPlan)  # S8-EPG
     peer_zap_cap_s: float = 60.0
     cuts: dict[str, dict[int, int]] = field(default_factory=dict)  # scenario -> N -> runs (fewer than `runs`)
     notes: list[str] = field(default_factory=list)
@@ -113,6 +117,8 @@ class Plan:
             total += 10.0 + self.cold_cycles * (self.idle_grace + 1.0)
         if "epg" in self.scenarios:
             total += self.epg.estimate_s()
+        if "s8-epg" in self.scenarios:
+            total += self.epg_api.estimate_s()
         return total + self.api.estimate_s(self.scenarios)
 
 
@@ -157,6 +163,7 @@ def make_plan(args: argparse.Namespace) -> Plan:
         quick=q,
         api=ApiPlan.make(q, args.runs, args.seconds),
         epg=EpgPlan.make(q),
+        epg_api=EpgApiPlan.make(q, args.runs, args.seconds),
         cuts=cuts,
         notes=notes,
     )
@@ -179,6 +186,7 @@ class Bench:
         }
         self.systems = {name: make() for name, make in kinds.items()}
         self.cold_port = port_base + len(ALL_SYSTEMS)
+        self.port_base = port_base  # S8-EPG: port_base + 30, 31
         self.api = ApiBench(plan.api, procs, tmp, port_base)  # ports port_base + 10, 11, 12
 
     def usable(self, name: str) -> bool:
@@ -251,6 +259,9 @@ class Bench:
     def epg(self) -> dict[str, Any]:
         return run_epg(self.procs, self.tmp, self.plan.epg)
 
+    def s8_epg(self) -> dict[str, Any]:
+        return run_s8_epg(self.plan.epg_api, self.procs, self.tmp, self.port_base)
+
     def s6(self) -> dict[str, Any]:
         if not self.usable("headend"):
             return {"skipped": self.broken.get("headend", "headend not selected")}
@@ -318,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     out = RESULTS / f"{started.strftime('%Y%m%dT%H%M%SZ')}{'-quick' if plan.quick else ''}.json"
     results: dict[str, Any] = {
         "started": started.isoformat(),
-        "plan": {**plan.__dict__, "api": asdict(plan.api), "epg": asdict(plan.epg)},
+        "plan": {**plan.__dict__, "api": asdict(plan.api), "epg": asdict(plan.epg), "epg_api": asdict(plan.epg_api)},
         "estimate_s": plan.estimate_s(),
         "source": source.to_json(),
     }
@@ -335,7 +346,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             for name in plan.scenarios:
                 print(f"{name.upper()}:", flush=True)
-                scenarios[name] = getattr(bench, name)()
+                scenarios[name] = getattr(bench, name.replace("-", "_"))()
         except KeyboardInterrupt:
             results["interrupted"] = True
             print("interrupted: stopping every process and saving what was measured", flush=True)
@@ -345,11 +356,14 @@ def main(argv: list[str] | None = None) -> int:
             out.write_text(json.dumps(results, indent=1, default=str), encoding="utf-8")
     if not args.no_doc:
         page, page_json = combine(results, out, RESULTS)
-        if plan.scenarios == ["epg"] and "s1" not in page.get("scenarios", {}) and DOC.exists():
-            # No saved full run to graft onto: update the EPG parts of the page in place, keep the rest.
-            how = f"Measured in a separate run (`python -m bench.run --scenario epg`) on {started:%Y-%m-%d %H:%M} UTC"
+        alone = plan.scenarios in (["epg"], ["s8-epg"])
+        if alone and "s1" not in page.get("scenarios", {}) and DOC.exists():
+            # No saved full run to graft onto: update this scenario's parts of the page in place, keep the rest.
+            key = plan.scenarios[0]
+            how = f"Measured in a separate run (`python -m bench.run --scenario {key}`) on {started:%Y-%m-%d %H:%M} UTC"
             how += f", git {results['machine'].get('git')}; raw results `{out.relative_to(ROOT)}`."
-            DOC.write_text(splice(DOC.read_text(encoding="utf-8"), scenarios.get("epg", {}), how), encoding="utf-8")
+            doc, rec = DOC.read_text(encoding="utf-8"), scenarios.get(key, {})
+            DOC.write_text(splice(doc, rec, how) if key == "epg" else splice_s8_epg(doc, rec, how), encoding="utf-8")
         else:
             DOC.write_text(render(page, page_json.relative_to(ROOT)), encoding="utf-8")
     print(f"done in {results['elapsed_s'] / 60:.1f} min: {out.relative_to(ROOT)}", flush=True)

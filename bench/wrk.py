@@ -31,6 +31,11 @@ end
 """
 
 
+def done_lua() -> str:
+    """The ``done()`` hook that prints the WRK_JSON summary line :func:`parse` reads."""
+    return _DONE_LUA
+
+
 def lua_script(tmp: Path) -> Path:
     path = tmp / "wrk-done.lua"
     if not path.exists():
@@ -65,10 +70,12 @@ def run_wrk(
     seconds: float,
     headers: tuple[str, ...] = (),
     server_pids: list[int] | None = None,
+    script: Path | None = None,
 ) -> dict[str, Any]:
-    """One wrk run; with ``server_pids`` also their CPU (% of one core) and RSS over the run."""
+    """One wrk run; with ``server_pids`` also their CPU (% of one core) and RSS over the run. ``script``: a Lua
+    script of one's own (e.g. a ``request()`` that rotates paths) that must end with :func:`done_lua`."""
     argv = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s"]
-    argv += ["-s", str(lua_script(tmp))]
+    argv += ["-s", str(script or lua_script(tmp))]
     for header in headers:
         argv += ["-H", header]
     argv.append(f"http://{LOOPBACK}:{port}{path}")
