@@ -9,7 +9,9 @@ statement, the guide version, ``EpgStore.upcoming`` (what a short-EPG miss reads
 for 14 days of one channel (a data-table miss), the whole listing a miss builds (``Guide.listings``: the read,
 the listings, orjson, gzip) for both actions, a listing hit, a credential verification (an auth-cache miss:
 the line, then its entitlement) for the 5,000- and the 200-channel line, and a full ``gc.collect()`` with the
-objects one entitlement and one lineup leave. Each miss uses a stream it has not used before.
+objects one entitlement and one lineup leave. Each miss uses a stream it has not used before. For scale, the
+same SQL statements the store runs (compiled from its SQLAlchemy statements) are timed on the bare ``sqlite3``
+module: what SQLite itself needs.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import sqlite3
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -24,10 +27,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import ClauseElement, select, text
+from sqlalchemy.dialects import sqlite
 
 from headend import settings as settings_mod
 from headend.api.context import XtreamContext
+from headend.catalog.epg_models import EpgProgrammeRow
+from headend.catalog.epg_queries import PROGRAMME_COLUMNS, winners
 from headend.logs import setup_logging
 from headend.runtime import Headend
 
@@ -41,6 +47,52 @@ async def _per_call(work: Callable[[int], Awaitable[object]], n: int) -> Row:
         await work(i)
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     return {"n": n, "cpu_ms": round(1000 * cpu / n, 3), "wall_ms": round(1000 * wall / n, 3)}
+
+
+def _raw(stmt: ClauseElement) -> tuple[str, list[object]]:
+    """``stmt`` as SQLite SQL with its parameters as the store binds them (naive UTC datetimes)."""
+    compiled = stmt.compile(dialect=sqlite.dialect(), compile_kwargs={"render_postcompile": True})
+    args: list[object] = []
+    for name in getattr(compiled, "positiontup", None) or []:
+        value = compiled.params[name]
+        if isinstance(value, datetime):
+            value = value.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+        args.append(value)
+    return str(compiled), args
+
+
+def bare_sqlite(db: Path, channel_ids: list[int], now: datetime) -> Row:
+    """The store's guide statements on the bare sqlite3 module: ms per execution + fetchall."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    p = EpgProgrammeRow
+    import_id = conn.execute(*_raw(select(winners([channel_ids[0]]).c.import_id))).fetchone()[0]
+    statements: dict[str, Callable[[int], ClauseElement]] = {
+        "SQLite alone: which import feeds the channel (window query)": lambda c: select(winners([c]).c.import_id),
+        "SQLite alone: the next 4 programmes": lambda c: (
+            select(*PROGRAMME_COLUMNS)
+            .where(p.channel_id == c, p.import_id == import_id, p.stop > now)
+            .order_by(p.start, p.id)
+            .limit(4)
+        ),
+        "SQLite alone: 14 days of one channel": lambda c: (
+            select(*PROGRAMME_COLUMNS)
+            .where(p.import_id == import_id, p.channel_id.in_([c]), p.start < now + timedelta(days=14), p.stop > now)
+            .order_by(p.channel_id, p.start, p.id)
+        ),
+    }
+    out: Row = {}
+    try:
+        for name, build in statements.items():
+            n, rows = 200, 0
+            prepared = [_raw(build(channel_ids[i % len(channel_ids)])) for i in range(n)]
+            cpu0, wall0 = time.process_time(), time.perf_counter()
+            for sql, args in prepared:
+                rows += len(conn.execute(sql, args).fetchall())
+            out[name] = {"n": n, "cpu_ms": round(1000 * (time.process_time() - cpu0) / n, 3),
+                         "wall_ms": round(1000 * (time.perf_counter() - wall0) / n, 3), "rows": rows / n}  # fmt: skip
+    finally:
+        conn.close()
+    return out
 
 
 async def measure(data_dir: Path, port: int) -> Row:
@@ -93,6 +145,7 @@ async def measure(data_dir: Path, port: int) -> Row:
         out["credential check, 200-channel line"] = await _per_call(
             lambda i: svc.authenticator._verify(small["username"], small["password"]), 40
         )
+        out |= bare_sqlite(data_dir / "headend.db", ids[half:], now)
         t0 = time.perf_counter()
         gc.collect()
         out["gc.collect() (full)"] = {"n": 1, "wall_ms": round(1000 * (time.perf_counter() - t0), 1),

@@ -84,7 +84,8 @@ def summarize(raw: Path, top: int = 12) -> Row:
         count = int(count_text)
         thread, *frames = stack.split(";")
         total += count
-        threads[_thread_kind(thread)] += count
+        pool = any("concurrent/futures/thread.py" in f for f in frames)  # py-spy may not name pool threads
+        threads["to_thread pool" if pool else _thread_kind(thread)] += count
         names = [_short(f) for f in frames]
         for name in set(names):
             if _OWN in name and not any(g in name for g in _PLUMBING):

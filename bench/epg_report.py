@@ -8,10 +8,14 @@ section into an existing page and leaves everything else as it was.
 
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
 from typing import Any
 
 from bench.api_report import fold as fold_api
 from bench.fold import dig
+from bench.procs import ROOT
 from bench.stats import spread
 from bench.tables import ms, table, verdict
 
@@ -448,4 +452,33 @@ def splice_s8_epg(doc: str, rec: Row, provenance: str) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-__all__ = ["fold_docs", "rows", "section", "splice_s8_epg", "targets"]
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bench.epg_report bench/results/X.json``: splice that run's S8-EPG rows and section into
+    docs/benchmarks.md (everything else on the page stays as it is)."""
+    args = argv if argv is not None else sys.argv[1:]
+    if len(args) != 1:
+        print("usage: python -m bench.epg_report bench/results/FILE.json")
+        return 2
+    path = Path(args[0]).resolve()
+    res = json.loads(path.read_text(encoding="utf-8"))
+    rec = res["scenarios"]["s8-epg"]
+    started = str(res.get("started", "?"))[:16].replace("T", " ")
+    how = (f"Measured in a separate run (`python -m bench.run --scenario s8-epg`) on {started} UTC, git "
+           f"{dig(res, 'machine', 'git', default='?')}; raw results `{path.relative_to(ROOT)}`.")  # fmt: skip
+    if rec.get("separately"):
+        how += (
+            " Added to it afterwards (`python -m bench.epg_bench --merge`): "
+            + ", ".join(f"{k} on {v}" for k, v in rec["separately"].items())
+            + "."
+        )
+    doc = ROOT / "docs" / "benchmarks.md"
+    doc.write_text(splice_s8_epg(doc.read_text(encoding="utf-8"), rec, how), encoding="utf-8")
+    print(f"wrote {doc}")
+    return 0
+
+
+__all__ = ["fold_docs", "main", "rows", "section", "splice_s8_epg", "targets"]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
