@@ -312,18 +312,27 @@ def _ms(v: float | None) -> str:
     return "-" if v is None else f"{1000 * v:.1f} ms"
 
 
-def _line(rec: Row) -> str:
+def progress_line(rec: Row) -> str | None:
+    """The console line of a failed, wrk or fixed-rate record (None for other kinds); shared with epg_bench."""
     if "error" in rec:
         return f"ERROR {str(rec['error']).splitlines()[0][:160]}"
     cpu = f"cpu {rec.get('server_cpu_pct', 0):5.1f}%  cpu0-other {rec.get('foreign_cpu0_pct', 0):4.1f}%"
+    rss = f"  rss {rec['rss_mib']:.0f} MiB" if "rss_mib" in rec else ""
     if "rps" in rec:
         lat = rec["latency_s"]
         return (f"{rec['rps']:8.0f} req/s  {cpu}  p50 {_ms(lat['p50'])} p99 {_ms(lat['p99'])}  "
-                f"{rec['bytes_per_request'] / 1024:.0f} KiB/resp  errors {rec['errors']}")  # fmt: skip
+                f"{rec['bytes_per_request'] / 1024:.1f} KiB/resp  errors {rec['errors']}{rss}")  # fmt: skip
     if rec.get("mode") == "rate":
         lat = rec["latency_s"]
         return (f"{rec['requests']} req @ {rec['rate']:g}/s  {cpu}  p50 {_ms(lat['p50'])} p99 {_ms(lat['p99'])} "
-                f"max {_ms(lat['max'])}  errors {rec['errors']}")  # fmt: skip
+                f"max {_ms(lat['max'])}  errors {rec['errors']}{rss}")  # fmt: skip
+    return None
+
+
+def _line(rec: Row) -> str:
+    found = progress_line(rec)
+    if found is not None:
+        return found
     t = rec.get("ttfb_s", {})
     return (f"{rec.get('requests')} req  ttfb p50 {_ms(t.get('p50'))} p95 {_ms(t.get('p95'))} p99 {_ms(t.get('p99'))}"
             f"  total p50 {_ms(rec.get('total_s', {}).get('p50'))}  errors {rec.get('errors')}")  # fmt: skip

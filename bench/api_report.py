@@ -326,13 +326,18 @@ def s9_section(s9: Row) -> list[str]:
 
 def _record_odd(key: str, r: Row) -> list[str]:
     where = f"{key.upper()} run {r.get('run', 0) + 1} {r.get('what', '')} {LABELS.get(r.get('system', ''), '')}".strip()
+    return record_notes(where, r)
+
+
+def record_notes(where: str, r: Row) -> list[str]:
+    """What was odd about one measurement record (failed, repeated, noisy, client errors, non-200, stderr)."""
     lines = []
     if "error" in r:
         lines.append(f"- {where}: **failed**: {str(r['error']).splitlines()[0][:300]}")
     elif r.get("discarded"):
-        lines.append(f"- {where}: run discarded ({r['discarded']}; CPU0 other {r['foreign_cpu0_pct']:.0f} %).")
+        lines.append(f"- {where}: run discarded ({r['discarded']}; CPU0 other {r.get('foreign_cpu0_pct', 0):.0f} %).")
     elif r.get("noisy"):
-        lines.append(f"- {where}: CPU0 was {r['foreign_cpu0_pct']:.0f} % busy with other work; kept.")
+        lines.append(f"- {where}: CPU0 was {r.get('foreign_cpu0_pct', 0):.0f} % busy with other work; kept.")
     if r.get("errors"):
         lines.append(f"- {where}: {r['errors']} client error(s), e.g. {r.get('error_samples', [])[:2]}")
     bad = {k: v for k, v in (r.get("statuses") or {}).items() if k != "200"}

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from bench.api_bench import ApiBench, ApiPlan
+from bench.api_bench import ApiBench, ApiPlan, _ms, progress_line
 from bench.api_diag import attribute
 from bench.api_systems import _NGINX_CONF, ApiHeadend, ApiServer, NginxStatic, _ready_line, fetch
 from bench.epg_fetch import copy_bodies, rate_paths, rotation_lua, timed_get
@@ -491,23 +491,10 @@ def _count(path: Path, needle: bytes) -> int:
     return total
 
 
-def _ms(v: float | None) -> str:
-    return "-" if v is None else f"{1000 * v:.1f} ms"
-
-
 def _line(rec: Row) -> str:
-    if "error" in rec:
-        return f"ERROR {str(rec['error']).splitlines()[0][:160]}"
-    cpu = f"cpu {rec.get('server_cpu_pct', 0):5.1f}%  cpu0-other {rec.get('foreign_cpu0_pct', 0):4.1f}%"
-    rss = f"rss {rec.get('rss_mib', 0):.0f} MiB"
-    if "rps" in rec:
-        lat = rec["latency_s"]
-        return (f"{rec['rps']:8.0f} req/s  {cpu}  p50 {_ms(lat['p50'])} p99 {_ms(lat['p99'])}  "
-                f"{rec['bytes_per_request'] / 1024:.1f} KiB/resp  errors {rec['errors']}  {rss}")  # fmt: skip
-    if rec.get("mode") == "rate":
-        lat = rec["latency_s"]
-        return (f"{rec['requests']} req @ {rec['rate']:g}/s  {cpu}  p50 {_ms(lat['p50'])} p99 {_ms(lat['p99'])} "
-                f"max {_ms(lat['max'])}  errors {rec['errors']}  {rss}")  # fmt: skip
+    found = progress_line(rec)
+    if found is not None:
+        return found
     return (f"head {_ms(rec.get('head_s'))} first body {_ms(rec.get('first_body_s'))} total "
             f"{rec.get('total_s', 0):.2f} s  {rec.get('bytes', 0) / 2**20:.1f} MiB  "
             f"cpu {rec.get('server_cpu_s', 0):.2f} s"

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.api_report import fold as fold_api
+from bench.api_report import record_notes
 from bench.fold import dig
 from bench.procs import ROOT
 from bench.stats import spread
@@ -410,25 +411,7 @@ def odd(rec: Row) -> list[str]:
 
 
 def _odd_record(r: Row) -> list[str]:
-    out = []
-    where = f"run {r.get('run', 0) + 1} {r.get('what', '')} {r.get('system', '')}".strip()
-    if "error" in r:
-        out.append(f"- {where}: **failed**: {str(r['error']).splitlines()[0][:300]}")
-    elif r.get("discarded"):
-        out.append(f"- {where}: repeated ({r['discarded']}; CPU0 other {r.get('foreign_cpu0_pct', 0):.0f} %).")
-    elif r.get("noisy"):
-        out.append(f"- {where}: CPU0 was {r.get('foreign_cpu0_pct', 0):.0f} % busy with other work; kept.")
-    if r.get("errors"):
-        out.append(f"- {where}: {r['errors']} client error(s), e.g. {r.get('error_samples', [])[:2]}")
-    bad = {k: v for k, v in (r.get("statuses") or {}).items() if k != "200"}
-    if bad:
-        out.append(f"- {where}: non-200 answers {bad}")
-    for name, stop in (r.get("stop") or {}).items():
-        err = stop.get("stderr", {})
-        if err.get("lines"):
-            top = "; ".join(f"`{t[:160]}`" for t in err.get("top", [])[:3])
-            out.append(f"- {where}: {name} wrote {err['lines']} stderr line(s): {top}")
-    return out
+    return record_notes(f"run {r.get('run', 0) + 1} {r.get('what', '')} {r.get('system', '')}".strip(), r)
 
 
 def splice_s8_epg(doc: str, rec: Row, provenance: str) -> str:

@@ -18,7 +18,7 @@ import logging
 import sys
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
 import orjson
 
@@ -50,6 +50,21 @@ def _table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
     lines = ["  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True))]
     lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
     return "\n".join(lines)
+
+
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+def add_action(
+    actions: Subparsers, name: str, help: str, *, key: str | None = None, json: bool = True
+) -> argparse.ArgumentParser:
+    """A subcommand of a ``headend <noun>`` command: its positional ``key`` (if any) and ``--json``."""
+    parser = actions.add_parser(name, help=help)
+    if key is not None:
+        parser.add_argument(key)
+    if json:
+        parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    return parser
 
 
 def _emit(args: argparse.Namespace, rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:

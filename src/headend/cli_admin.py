@@ -16,7 +16,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any, TypeAlias
+from typing import Any
 
 from headend.admin.accounts import AdminAccounts
 from headend.admin.api_tokens import ApiTokens
@@ -27,10 +27,8 @@ from headend.admin.records import AdminAccount, AdminInput, ApiTokenRecord
 from headend.admin.sessions import AdminSessions
 from headend.catalog.db import Database
 from headend.catalog.subscribers import SubscriberStore
-from headend.cli import _emit, _print
+from headend.cli import Subparsers, _emit, _print, add_action
 from headend.settings import Settings
-
-Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 ACCOUNT_COLUMNS = ["id", "username", "role", "enabled", "credits", "packages", "last_login"]
 TOKEN_COLUMNS = ["id", "username", "name", "prefix", "created", "last_used"]
@@ -248,14 +246,6 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
 # -- parsers ----------------------------------------------------------------------------------------------
 
 
-def _action(actions: Subparsers, name: str, help: str, *, key: str | None = None) -> argparse.ArgumentParser:
-    parser = actions.add_parser(name, help=help)
-    if key is not None:
-        parser.add_argument(key)
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    return parser
-
-
 def _password_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--password-stdin", action="store_true", help="read the password from stdin (default: generate and print one)"
@@ -263,35 +253,37 @@ def _password_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _account_parsers(actions: Subparsers) -> None:
-    create = _action(actions, "create", "create an admin account (prints a generated password once)", key="username")
+    create = add_action(actions, "create", "create an admin account (prints a generated password once)", key="username")
     create.add_argument("--role", required=True, choices=ROLES)
     _password_option(create)
     create.add_argument("--credits", type=int, default=0, help="reseller credits (default 0)")
     create.add_argument("--package", action="extend", nargs="+", help="package name a reseller may sell (repeatable)")
     create.add_argument("--notes")
-    _action(actions, "list", "list admin accounts").add_argument("--role", choices=ROLES)
-    passwd = _action(actions, "passwd", "set a new password (ends the account's sessions)", key="username")
+    add_action(actions, "list", "list admin accounts").add_argument("--role", choices=ROLES)
+    passwd = add_action(actions, "passwd", "set a new password (ends the account's sessions)", key="username")
     _password_option(passwd)
-    _action(actions, "enable", "enable an account", key="username")
-    _action(actions, "disable", "disable an account (ends its sessions; its API tokens stop working)", key="username")
-    update = _action(actions, "update", "change an account's role, notes or sellable packages", key="username")
+    add_action(actions, "enable", "enable an account", key="username")
+    add_action(
+        actions, "disable", "disable an account (ends its sessions; its API tokens stop working)", key="username"
+    )
+    update = add_action(actions, "update", "change an account's role, notes or sellable packages", key="username")
     update.add_argument("--role", choices=ROLES)
     update.add_argument("--notes")
     which = update.add_mutually_exclusive_group()
     which.add_argument("--package", action="extend", nargs="+", help="the packages a reseller may sell (all of them)")
     which.add_argument("--no-packages", action="store_true", help="the reseller may sell no package")
-    _action(actions, "delete", "delete an account (its lines lose their owner)", key="username")
-    credits = _action(actions, "credits", "add (or, negative, take away) reseller credits", key="username")
+    add_action(actions, "delete", "delete an account (its lines lose their owner)", key="username")
+    credits = add_action(actions, "credits", "add (or, negative, take away) reseller credits", key="username")
     credits.add_argument("delta", type=int)
 
 
 def _token_parsers(actions: Subparsers) -> None:
     token = actions.add_parser("token", help="API tokens for the REST API")
     tokens = token.add_subparsers(dest="token_action", required=True)
-    create = _action(tokens, "create", "create a token acting as an account (printed once)", key="username")
+    create = add_action(tokens, "create", "create a token acting as an account (printed once)", key="username")
     create.add_argument("--name", required=True, help="what the token is for")
-    _action(tokens, "list", "list tokens (of one account)").add_argument("username", nargs="?")
-    _action(tokens, "revoke", "revoke a token").add_argument("id", type=int, help="the token's id (see token list)")
+    add_action(tokens, "list", "list tokens (of one account)").add_argument("username", nargs="?")
+    add_action(tokens, "revoke", "revoke a token").add_argument("id", type=int, help="the token's id (see token list)")
 
 
 def add_parsers(sub: Subparsers) -> None:
@@ -304,7 +296,7 @@ def add_parsers(sub: Subparsers) -> None:
     audit = sub.add_parser("audit", help="the audit log")
     audit.set_defaults(func=cmd_audit)
     audit_actions = audit.add_subparsers(dest="audit_action", required=True)
-    lst = _action(audit_actions, "list", "list audit entries, newest first")
+    lst = add_action(audit_actions, "list", "list audit entries, newest first")
     lst.add_argument("--actor", help="username (as recorded; `cli` for command-line changes)")
     lst.add_argument("--type", help="object type (admin, line, package, channel, …)")
     lst.add_argument("--action", dest="action", help="action (e.g. admin.create)")

@@ -11,18 +11,16 @@ from __future__ import annotations
 import argparse
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import Any
 
 from headend.admin.audit import AuditLog
 from headend.catalog.channels import ChannelStore
 from headend.catalog.db import Database
 from headend.catalog.records import CategoryKind, CategoryRecord, ProfileRecord
-from headend.cli import _emit, _print, run_db, snapshot
+from headend.cli import Subparsers, _emit, _print, add_action, run_db, snapshot
 from headend.errors import NotFound
 from headend.ingest.sources import X264_PRESETS, Profile, ProfileMode
 from headend.settings import Settings
-
-Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 CATEGORY_COLUMNS = ["id", "kind", "name", "position"]
 PROFILE_COLUMNS = ["id", "name", "mode", "video_bitrate_kbps", "max_height", "fps", "gop_seconds", "x264_preset",
@@ -115,13 +113,6 @@ ACTIONS = {
 # -- parsers -----------------------------------------------------------------------------------------------------
 
 
-def _action(actions: Subparsers, name: str, help: str, *, json: bool = True) -> argparse.ArgumentParser:
-    parser = actions.add_parser(name, help=help)
-    if json:
-        parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    return parser
-
-
 def _kind(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kind", choices=KINDS, default="live", help="default: live")
 
@@ -130,8 +121,8 @@ def _profile_parser(sub: Subparsers) -> None:
     profile = sub.add_parser("profile", help="processing profiles (remux, or x264/AAC transcoding)")
     profile.set_defaults(func=cmd_profile)
     actions = profile.add_subparsers(dest="action", required=True)
-    _action(actions, "list", "list profiles")
-    add = _action(actions, "add", "create a profile")
+    add_action(actions, "list", "list profiles")
+    add = add_action(actions, "add", "create a profile")
     add.add_argument("name")
     add.add_argument("--mode", choices=[m.value for m in ProfileMode], default="remux", help="default: remux")
     add.add_argument("--video-bitrate", type=int, default=2500, help="kbit/s, 100-50000 (default 2500)")
@@ -147,11 +138,11 @@ def add_parsers(sub: Subparsers) -> None:
     category = sub.add_parser("category", help="channel categories (live, movie, series)")
     category.set_defaults(func=cmd_category)
     actions = category.add_subparsers(dest="action", required=True)
-    _kind(_action(actions, "list", "list the categories of one kind"))
-    add = _action(actions, "add", "create a category (last in order)")
+    _kind(add_action(actions, "list", "list the categories of one kind"))
+    add = add_action(actions, "add", "create a category (last in order)")
     add.add_argument("name")
     _kind(add)
-    delete = _action(actions, "delete", "delete a category (its channels keep existing without one)", json=False)
+    delete = add_action(actions, "delete", "delete a category (its channels keep existing without one)", json=False)
     delete.add_argument("name")
     _kind(delete)
     _profile_parser(sub)

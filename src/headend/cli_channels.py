@@ -14,19 +14,17 @@ import dataclasses
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, TypeAlias
+from typing import Any, BinaryIO
 
 from headend.admin.audit import AuditLog
 from headend.catalog.channels import ChannelStore
 from headend.catalog.db import Database
 from headend.catalog.records import ChannelInput, ChannelPatch, ChannelRecord, SourceRecord
-from headend.cli import _emit, _print, nothing_to_change, run_db, snapshot, source_input
+from headend.cli import Subparsers, _emit, _print, add_action, nothing_to_change, run_db, snapshot, source_input
 from headend.cli_catalog import category_id
 from headend.errors import ConfigError
 from headend.redact import redact
 from headend.settings import Settings
-
-Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 CHANNEL_COLUMNS = ["id", "number", "name", "on_demand", "enabled", "tvg_id"]
 SOURCE_COLUMNS = ["id", "position", "kind", "url", "enabled"]
@@ -201,13 +199,6 @@ ACTIONS = {
 # -- parser ------------------------------------------------------------------------------------------------------
 
 
-def _action(actions: Subparsers, name: str, help: str, *, json: bool = True) -> argparse.ArgumentParser:
-    parser = actions.add_parser(name, help=help)
-    if json:
-        parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    return parser
-
-
 def _channel_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tvg-id", help="the channel's id in the EPG")
     parser.add_argument("--logo", help="http(s) URL of its logo")
@@ -215,7 +206,7 @@ def _channel_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _update_parser(actions: Subparsers) -> None:
-    update = _action(actions, "update", "change a channel (only the options given)")
+    update = add_action(actions, "update", "change a channel (only the options given)")
     update.add_argument("id", type=int)
     update.add_argument("--name")
     update.add_argument("--number", type=int, help="the channel number (0: none)")
@@ -230,7 +221,7 @@ def _update_parser(actions: Subparsers) -> None:
 
 
 def _source_parsers(actions: Subparsers) -> None:
-    src = _action(actions, "add-source", "add a source to a channel (last, or at --position)")
+    src = add_action(actions, "add-source", "add a source to a channel (last, or at --position)")
     src.add_argument("id", type=int, help="the channel's id")
     src.add_argument("url", help="source URL or absolute path; testpattern:LABEL")
     src.add_argument("--position", type=int, help="0 = primary (default: last)")
@@ -238,14 +229,14 @@ def _source_parsers(actions: Subparsers) -> None:
     src.add_argument("--label", help="a name for it in listings")
     src.add_argument("--reconnect", action="store_true", help="let ffmpeg reconnect a dropped http(s) source")
     src.add_argument("--disabled", action="store_true", help="add it disabled")
-    _action(actions, "remove-source", "remove a source (the ones after it move up)", json=False).add_argument(
+    add_action(actions, "remove-source", "remove a source (the ones after it move up)", json=False).add_argument(
         "source_id", type=int
     )
-    move = _action(actions, "move-source", "move a source in the failover order")
+    move = add_action(actions, "move-source", "move a source in the failover order")
     move.add_argument("source_id", type=int)
     move.add_argument("position", type=int, help="0 = primary; past the end: last")
-    _action(actions, "enable-source", "enable a source").add_argument("source_id", type=int)
-    _action(actions, "disable-source", "disable a source (it keeps its place)").add_argument("source_id", type=int)
+    add_action(actions, "enable-source", "enable a source").add_argument("source_id", type=int)
+    add_action(actions, "disable-source", "disable a source (it keeps its place)").add_argument("source_id", type=int)
 
 
 def add_parsers(sub: Subparsers) -> None:
@@ -253,8 +244,8 @@ def add_parsers(sub: Subparsers) -> None:
     ch = sub.add_parser("channel", help="manage channels and their sources")
     ch.set_defaults(func=cmd_channel)
     actions = ch.add_subparsers(dest="action", required=True)
-    _action(actions, "list", "list channels").add_argument("--search", help="part of the name or EPG id")
-    add = _action(actions, "add", "create a channel")
+    add_action(actions, "list", "list channels").add_argument("--search", help="part of the name or EPG id")
+    add = add_action(actions, "add", "create a channel")
     add.add_argument("name")
     add.add_argument("--number", type=int)
     _channel_options(add)
@@ -262,10 +253,10 @@ def add_parsers(sub: Subparsers) -> None:
     add.add_argument("--always-on", action="store_true")
     add.add_argument("--disabled", action="store_true", help="create it disabled")
     add.add_argument("--source", action="append", help="source URL, in failover order (repeatable); testpattern:LABEL")
-    _action(actions, "show", "show a channel and its sources").add_argument("id", type=int)
+    add_action(actions, "show", "show a channel and its sources").add_argument("id", type=int)
     _update_parser(actions)
-    _action(actions, "delete", "delete a channel and its sources", json=False).add_argument("id", type=int)
-    imp = _action(actions, "import-m3u", "import an M3U of sources: one channel per name, repeats become backups")
+    add_action(actions, "delete", "delete a channel and its sources", json=False).add_argument("id", type=int)
+    imp = add_action(actions, "import-m3u", "import an M3U of sources: one channel per name, repeats become backups")
     imp.add_argument("file", type=Path)
     imp.add_argument("--dry-run", action="store_true", help="validate every entry, write nothing")
     imp.add_argument("--max-bytes", type=int, default=200 * 1024 * 1024, help="refuse larger files (default 200 MiB)")

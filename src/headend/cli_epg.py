@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from headend.admin.audit import AuditLog
@@ -28,14 +28,12 @@ from headend.catalog.channels import ChannelStore
 from headend.catalog.db import Database
 from headend.catalog.epg import EpgStore
 from headend.catalog.epg_records import EpgSourceInput, EpgSourceKind, EpgSourceRecord, ProgrammeRecord
-from headend.cli import _emit, _print, nothing_to_change, run_db
+from headend.cli import Subparsers, _emit, _print, add_action, nothing_to_change, run_db
 from headend.epg.fetch import MIB, source_path, store_upload
 from headend.epg.importer import EpgImporter, ImportProgress, ImportReport, utcnow
 from headend.errors import ConfigError, HeadendError, ValidationError
 from headend.redact import redact
 from headend.settings import Settings
-
-Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 SOURCE_COLUMNS = ["id", "name", "kind", "location", "refresh_hours", "priority", "enabled", "last_status",
                   "last_import", "channels_matched", "programmes"]  # fmt: skip
@@ -328,45 +326,38 @@ ACTIONS: dict[str, Action] = {
 # -- parser ----------------------------------------------------------------------------------------------------
 
 
-def _action(actions: Subparsers, name: str, help: str, *, json: bool = True) -> argparse.ArgumentParser:
-    parser = actions.add_parser(name, help=help)
-    if json:
-        parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    return parser
-
-
 def add_parsers(sub: Subparsers) -> None:
     """Register ``epg`` and its actions on the ``headend`` parser."""
     epg = sub.add_parser("epg", help="electronic programme guide: sources, refresh, channel mapping")
     epg.set_defaults(func=cmd_epg)
     actions = epg.add_subparsers(dest="action", required=True)
-    add = _action(actions, "add-source", "add an XMLTV source (a URL, or a file copied into the EPG directory)")
+    add = add_action(actions, "add-source", "add an XMLTV source (a URL, or a file copied into the EPG directory)")
     add.add_argument("name")
     where = add.add_mutually_exclusive_group(required=True)
     where.add_argument("--url", help="http(s) URL of the XMLTV document (plain, .gz or .xz)")
     where.add_argument("--file", type=Path, help="XMLTV file to copy into <data_dir>/epg")
     add.add_argument("--refresh-hours", type=int, default=24, help="re-import every N hours (0: only on demand)")
     add.add_argument("--priority", type=int, default=100, help="lower wins when two sources carry a channel")
-    _action(actions, "list", "list sources with their last import")
-    refresh = _action(actions, "refresh", "import sources now (progress on stderr, summary on stdout)")
+    add_action(actions, "list", "list sources with their last import")
+    refresh = add_action(actions, "refresh", "import sources now (progress on stderr, summary on stdout)")
     refresh.add_argument("names", nargs="*", metavar="NAME")
     refresh.add_argument("--all", action="store_true", help="every enabled source")
-    mapping = _action(actions, "map", "map a channel to a guide channel id (or --clear the mapping)")
+    mapping = add_action(actions, "map", "map a channel to a guide channel id (or --clear the mapping)")
     mapping.add_argument("channel_id", type=int)
     mapping.add_argument("guide_id", nargs="?")
     mapping.add_argument("--source", help="only in this source (default: any source)")
     mapping.add_argument("--clear", action="store_true", help="remove the channel's mapping")
-    _action(actions, "mappings", "the channels mapped to a guide id by hand (epg map)")
-    _action(actions, "unmatched", "channels no guide covers")
-    show = _action(actions, "show", "a channel's programmes, in the operator timezone")
+    add_action(actions, "mappings", "the channels mapped to a guide id by hand (epg map)")
+    add_action(actions, "unmatched", "channels no guide covers")
+    show = add_action(actions, "show", "a channel's programmes, in the operator timezone")
     show.add_argument("channel_id", type=int)
     show.add_argument("--hours", type=int, default=24, help="how far ahead (default 24)")
-    _action(actions, "remove-source", "delete a source and its programmes", json=False).add_argument("name")
+    add_action(actions, "remove-source", "delete a source and its programmes", json=False).add_argument("name")
     _update_source_parser(actions)
 
 
 def _update_source_parser(actions: Subparsers) -> None:
-    update = _action(actions, "update-source", "change a source (only the options given)")
+    update = add_action(actions, "update-source", "change a source (only the options given)")
     update.add_argument("name")
     update.add_argument("--name", dest="new_name", metavar="NEW", help="rename the source")
     where = update.add_mutually_exclusive_group()

@@ -11,18 +11,16 @@ from __future__ import annotations
 import argparse
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
-from typing import Any, TypeAlias
+from typing import Any
 
 from headend.admin.audit import AuditLog
 from headend.catalog.db import Database
 from headend.catalog.records import UNSET
 from headend.catalog.subscriber_records import OUTPUT_FORMATS, BouquetRecord, PackageInput, PackagePatch, PackageRecord
 from headend.catalog.subscribers import SubscriberStore
-from headend.cli import _emit, _print, nothing_to_change, run_db, snapshot
+from headend.cli import Subparsers, _emit, _print, add_action, nothing_to_change, run_db, snapshot
 from headend.cli_subscribers import subscriber_store
 from headend.settings import Settings
-
-Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 PACKAGE_COLUMNS = ["id", "name", "duration_days", "max_connections", "outputs", "trial", "enabled", "credit_cost",
                    "bouquets"]  # fmt: skip
@@ -175,16 +173,8 @@ BOUQUET_ACTIONS: dict[str, Action] = {
 # -- parsers -----------------------------------------------------------------------------------------------------
 
 
-def _action(actions: Subparsers, name: str, help: str, *, key: str | None = None) -> argparse.ArgumentParser:
-    parser = actions.add_parser(name, help=help)
-    if key is not None:
-        parser.add_argument(key)
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    return parser
-
-
 def _package_update_parser(actions: Subparsers) -> None:
-    update = _action(actions, "update", "change a package (only the options given)", key="name")
+    update = add_action(actions, "update", "change a package (only the options given)", key="name")
     update.add_argument("--name", dest="new_name", metavar="NEW", help="rename the package")
     update.add_argument("--days", type=int, help="duration in days")
     update.add_argument("--max-connections", type=int)
@@ -205,7 +195,7 @@ def _package_parser(sub: Subparsers) -> None:
     package = sub.add_parser("package", help="manage packages (bouquets + limits + duration + credit cost)")
     package.set_defaults(func=cmd_package)
     actions = package.add_subparsers(dest="action", required=True)
-    add = _action(actions, "add", "create a package", key="name")
+    add = add_action(actions, "add", "create a package", key="name")
     add.add_argument("--days", type=int, default=30, help="duration in days (default 30)")
     add.add_argument("--max-connections", type=int, default=1, help="concurrent streams (default 1)")
     add.add_argument("--output", action="append", choices=OUTPUT_FORMATS, help="allowed output (repeatable)")
@@ -213,11 +203,11 @@ def _package_parser(sub: Subparsers) -> None:
     add.add_argument("--disabled", action="store_true")
     add.add_argument("--bouquet", action="append", help="bouquet name (repeatable, in order)")
     add.add_argument("--credit-cost", type=int, default=1, help="credits a reseller pays per sale (default 1)")
-    _action(actions, "list", "list packages")
-    _action(actions, "show", "show one package", key="name")
+    add_action(actions, "list", "list packages")
+    add_action(actions, "show", "show one package", key="name")
     _package_update_parser(actions)
-    _action(actions, "delete", "delete a package no line holds", key="name")
-    sets = _action(actions, "set-bouquets", "set a package's bouquets, in order", key="name")
+    add_action(actions, "delete", "delete a package no line holds", key="name")
+    sets = add_action(actions, "set-bouquets", "set a package's bouquets, in order", key="name")
     sets.add_argument("bouquets", nargs="*", help="bouquet names")
 
 
@@ -225,15 +215,15 @@ def _bouquet_parser(sub: Subparsers) -> None:
     bouquet = sub.add_parser("bouquet", help="manage bouquets (ordered groups of channels)")
     bouquet.set_defaults(func=cmd_bouquet)
     actions = bouquet.add_subparsers(dest="action", required=True)
-    add = _action(actions, "add", "create a bouquet", key="name")
+    add = add_action(actions, "add", "create a bouquet", key="name")
     add.add_argument("--channel", type=int, action="append", help="channel id (repeatable, in order)")
-    _action(actions, "list", "list bouquets")
-    _action(actions, "show", "show one bouquet", key="name")
-    update = _action(actions, "update", "rename a bouquet or move it in the bouquet order", key="name")
+    add_action(actions, "list", "list bouquets")
+    add_action(actions, "show", "show one bouquet", key="name")
+    update = add_action(actions, "update", "rename a bouquet or move it in the bouquet order", key="name")
     update.add_argument("--name", dest="new_name", metavar="NEW")
     update.add_argument("--position", type=int, help="0 = first")
-    _action(actions, "delete", "delete a bouquet", key="name")
-    sets = _action(actions, "set-channels", "set a bouquet's channels, in order", key="name")
+    add_action(actions, "delete", "delete a bouquet", key="name")
+    sets = add_action(actions, "set-channels", "set a bouquet's channels, in order", key="name")
     sets.add_argument("channels", nargs="*", type=int, help="channel ids")
 
 

@@ -21,17 +21,15 @@ import getpass
 import ipaddress
 import sys
 from collections.abc import Iterator
-from typing import Any, Final, TypeAlias
+from typing import Any, Final
 from urllib.parse import quote, urlsplit
 
 import httpx
 import orjson
 
-from headend.cli import _emit, _print
+from headend.cli import Subparsers, _emit, _print
 from headend.errors import AuthFailed, ConfigError, Forbidden, HeadendError, NotFound
 from headend.settings import Settings
-
-Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 TOKEN_ENV: Final = "HEADEND_API_TOKEN"
 TIMEOUT_S: Final = 15.0

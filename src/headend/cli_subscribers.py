@@ -16,7 +16,7 @@ import argparse
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeAlias
+from typing import Any
 
 from headend.admin.accounts import AdminAccounts
 from headend.admin.audit import AuditLog
@@ -28,11 +28,9 @@ from headend.auth.secret import load_secret
 from headend.catalog.db import Database
 from headend.catalog.subscriber_records import OUTPUT_FORMATS, LineInput, LinePatch, LineRecord
 from headend.catalog.subscribers import SubscriberStore
-from headend.cli import _emit, _print, nothing_to_change, run_db, snapshot
+from headend.cli import Subparsers, _emit, _print, add_action, nothing_to_change, run_db, snapshot
 from headend.errors import ConfigError, Forbidden, ValidationError
 from headend.settings import Settings
-
-Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 LINE_COLUMNS = ["id", "username", "status", "expires", "max_connections", "packages", "outputs", "last_seen"]
 UPDATE_OPTIONS = ("new_username", "max_connections", "notes", "allow_ip", "allow_user_agent", "expires", "output",
@@ -278,16 +276,8 @@ LINE_ACTIONS: dict[str, Action] = {
 # -- parsers -----------------------------------------------------------------------------------------------------
 
 
-def _action(actions: Subparsers, name: str, help: str, *, key: str | None = None) -> argparse.ArgumentParser:
-    parser = actions.add_parser(name, help=help)
-    if key is not None:
-        parser.add_argument(key)
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    return parser
-
-
 def _add_parser(actions: Subparsers) -> None:
-    add = _action(actions, "add", "create a line and print its password (once)", key="username")
+    add = add_action(actions, "add", "create a line and print its password (once)", key="username")
     add.add_argument("--package", action="append", help="package name (repeatable, in order)")
     add.add_argument("--reseller", help="sell it as this reseller: one --package it may sell, paid from its credits")
     add.add_argument("--days", type=int, help="days until it expires (default: the longest package duration)")
@@ -301,7 +291,7 @@ def _add_parser(actions: Subparsers) -> None:
 
 
 def _update_parser(actions: Subparsers) -> None:
-    update = _action(actions, "update", "change a line (only the options given)", key="username")
+    update = add_action(actions, "update", "change a line (only the options given)", key="username")
     update.add_argument("--username", dest="new_username", metavar="NEW", help="rename the line")
     update.add_argument("--max-connections", type=int)
     update.add_argument("--notes")
@@ -332,24 +322,24 @@ def add_parsers(sub: Subparsers) -> None:
     line.set_defaults(func=cmd_line)
     actions = line.add_subparsers(dest="action", required=True)
     _add_parser(actions)
-    lst = _action(actions, "list", "list lines")
+    lst = add_action(actions, "list", "list lines")
     lst.add_argument("--search", help="substring of the username or notes")
     lst.add_argument("--limit", type=int)
     lst.add_argument("--offset", type=int, default=0)
-    _action(actions, "show", "show one line", key="username")
+    add_action(actions, "show", "show one line", key="username")
     _update_parser(actions)
     for name, help in [("disable", "disable a line"), ("enable", "enable a line"), ("unban", "lift a ban")]:
-        _action(actions, name, help, key="username")
-    _action(actions, "ban", "ban a line", key="username").add_argument("--reason")
-    renew = _action(actions, "renew", "extend a line from max(now, expiry)", key="username")
+        add_action(actions, name, help, key="username")
+    add_action(actions, "ban", "ban a line", key="username").add_argument("--reason")
+    renew = add_action(actions, "renew", "extend a line from max(now, expiry)", key="username")
     how = renew.add_mutually_exclusive_group()
     how.add_argument("--days", type=int, help="by this many days (default: its longest package duration)")
     how.add_argument("--package", help="by this package's duration (and assign it)")
     renew.add_argument("--reseller", help="renew as this reseller, paid from its credits")
-    _action(actions, "reset-password", "give a line a new password and print it", key="username").add_argument(
+    add_action(actions, "reset-password", "give a line a new password and print it", key="username").add_argument(
         "--password", help="use this password instead of generating one"
     )
-    _action(actions, "delete", "delete a line", key="username")
+    add_action(actions, "delete", "delete a line", key="username")
 
 
 __all__ = ["add_parsers", "cmd_line", "line_view", "subscriber_store"]
